@@ -1,0 +1,2 @@
+// Option definitions and resolution (defaults < config file < GP_* env < flags). See README.
+export {};

@@ -1,0 +1,2 @@
+// The kernel connection protocol: response payloads, key handling, comm-port requests. See README.
+export {};

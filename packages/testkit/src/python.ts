@@ -1,0 +1,26 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository's root directory (where pnpm-workspace.yaml is). */
+export const repoRoot: string = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** Where the shared spec, reference notes and data live (the `shared/` folder beside the checkout). */
+export const sharedDir: string = process.env.GP_SHARED_DIR ?? join(repoRoot, '..', 'shared');
+
+/**
+ * The Python interpreter of the project's venv (created by `scripts/python-env.sh`, which
+ * `scripts/test.sh` runs first). Throws a clear error if it is missing.
+ */
+export function testPython(): string {
+  const python = process.env.GP_TEST_PYTHON ?? join(repoRoot, '.venv', 'bin', 'python');
+  if (!existsSync(python)) {
+    throw new Error(`No Python venv at ${python}: run 'bash scripts/python-env.sh' (scripts/test.sh does it for you).`);
+  }
+  return python;
+}
+
+/** The venv's bin directory, to put first on PATH for subprocesses (jupyter, python). */
+export function testPythonBin(): string {
+  return dirname(testPython());
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need (node modules, the Python
+# venv, Debian packages, the Kubernetes control plane built from Go), builds, then runs every test.
+# Extra arguments go to vitest (e.g. `scripts/test.sh --project unit`).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash scripts/bootstrap.sh
+venv_bin=$(bash scripts/python-env.sh)
+export GP_TEST_PYTHON="$venv_bin/python"
+export PATH="$venv_bin:$PATH"
+if [ -x scripts/debian-packages.sh ]; then bash scripts/debian-packages.sh; fi
+pnpm exec turbo run typecheck --output-logs=errors-only
+exec pnpm exec vitest run "$@"
