@@ -1,0 +1,191 @@
+/**
+ * Validators and parsers shared by every gp program (spec CLI, launcher, gateway). Each returns the
+ * parsed value or throws a `ConfigError` naming the option, where the value came from, the value and
+ * what is valid.
+ */
+import { ConfigError, type ValueSource } from '../errors.js';
+import type { LogLevel } from '../logging.js';
+
+const DEFAULT_SOURCE: ValueSource = { kind: 'default' };
+
+/** A port range `LOW..HIGH`; `disabled` when both ends are equal (`0..0`): no range enforcement. */
+export interface PortRange {
+  readonly lower: number;
+  readonly upper: number;
+  readonly disabled: boolean;
+}
+
+export const MIN_PORT = 1024;
+export const MAX_PORT = 65535;
+/** Smallest allowed size of an enabled range (the reference's `GP_MIN_PORT_RANGE_SIZE`). */
+export const DEFAULT_MIN_PORT_RANGE_SIZE = 1000;
+export const DISABLED_PORT_RANGE: PortRange = Object.freeze({ lower: 0, upper: 0, disabled: true });
+
+export function portRangeToString(range: PortRange): string {
+  return `${range.lower}..${range.upper}`;
+}
+
+function portRangeExpectation(minSize: number): string {
+  return `LOW..HIGH with both ends integers in ${MIN_PORT}..${MAX_PORT} and HIGH - LOW >= ${minSize} (e.g. 40000..41000), or 0..0 to disable port-range enforcement`;
+}
+
+/**
+ * Parses `LOW..HIGH`. A range of size zero (`0..0`, or `33245..33245` as the reference allows) disables
+ * enforcement and is normalised to `0..0`.
+ */
+export function parsePortRange(
+  raw: unknown,
+  options: { option?: string; source?: ValueSource; minSize?: number } = {},
+): PortRange {
+  const option = options.option ?? 'port_range';
+  const source = options.source ?? DEFAULT_SOURCE;
+  const minSize = options.minSize ?? DEFAULT_MIN_PORT_RANGE_SIZE;
+  const fail = (): never => {
+    throw new ConfigError(option, source, raw, portRangeExpectation(minSize));
+  };
+  if (typeof raw !== 'string') return fail();
+  const m = /^\s*(\d{1,5})\s*\.\.\s*(\d{1,5})\s*$/.exec(raw);
+  if (!m) return fail();
+  const lower = Number(m[1]);
+  const upper = Number(m[2]);
+  if (lower === upper) return DISABLED_PORT_RANGE;
+  if (lower < MIN_PORT || upper > MAX_PORT || upper - lower < minSize) return fail();
+  return Object.freeze({ lower, upper, disabled: false });
+}
+
+/** Jupyter kernel languages gp can install. */
+export const LANGUAGES = ['Python', 'R', 'Scala'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+/** Case-insensitive match of a language name onto `Python`, `R` or `Scala`. */
+export function parseLanguage(raw: unknown, option = 'language', source: ValueSource = DEFAULT_SOURCE): Language {
+  if (typeof raw === 'string') {
+    const found = LANGUAGES.find((l) => l.toLowerCase() === raw.trim().toLowerCase());
+    if (found) return found;
+  }
+  throw new ConfigError(option, source, raw, `one of ${LANGUAGES.join(', ')} (case-insensitive)`);
+}
+
+/** The `language` field of kernel.json, as Jupyter kernels report it: `python`, `R`, `scala`. */
+export function kernelJsonLanguage(language: Language): 'python' | 'R' | 'scala' {
+  return language === 'Python' ? 'python' : language === 'R' ? 'R' : 'scala';
+}
+
+export const SPARK_INIT_MODES = ['lazy', 'eager', 'none'] as const;
+export type SparkInitMode = (typeof SPARK_INIT_MODES)[number];
+
+/** Parses a user list: an array of names, or a comma-separated string; trims, drops empties, dedupes. */
+export function parseUserList(raw: unknown, option = 'users', source: ValueSource = DEFAULT_SOURCE): string[] {
+  const expected = 'a comma-separated list (or array) of user names without whitespace, e.g. alice,bob';
+  let items: unknown[];
+  if (typeof raw === 'string') items = raw.split(',');
+  else if (Array.isArray(raw)) items = raw.flatMap((v) => (typeof v === 'string' ? v.split(',') : [v]));
+  else throw new ConfigError(option, source, raw, expected);
+  const out: string[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string') throw new ConfigError(option, source, raw, expected);
+    const name = item.trim();
+    if (name === '') continue;
+    if (/\s/.test(name)) throw new ConfigError(option, source, raw, expected);
+    if (!out.includes(name)) out.push(name);
+  }
+  return out;
+}
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'y', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'n', 'off']);
+
+export function parseBoolean(raw: unknown, option = 'option', source: ValueSource = DEFAULT_SOURCE): boolean {
+  if (typeof raw === 'boolean') return raw;
+  if (typeof raw === 'number' && (raw === 0 || raw === 1)) return raw === 1;
+  if (typeof raw === 'string') {
+    const w = raw.trim().toLowerCase();
+    if (TRUE_WORDS.has(w)) return true;
+    if (FALSE_WORDS.has(w)) return false;
+  }
+  throw new ConfigError(option, source, raw, 'a boolean: true/false (also yes/no, 1/0, on/off)');
+}
+
+export function parseInteger(
+  raw: unknown,
+  option = 'option',
+  source: ValueSource = DEFAULT_SOURCE,
+  bounds: { min?: number; max?: number } = {},
+): number {
+  let n: number | undefined;
+  if (typeof raw === 'number' && Number.isSafeInteger(raw)) n = raw;
+  else if (typeof raw === 'string' && /^\s*[+-]?\d+\s*$/.test(raw)) n = Number(raw);
+  const { min, max } = bounds;
+  if (n === undefined || !Number.isSafeInteger(n) || (min !== undefined && n < min) || (max !== undefined && n > max)) {
+    const range =
+      min !== undefined && max !== undefined
+        ? ` in ${min}..${max}`
+        : min === 1
+          ? ' greater than 0'
+          : min !== undefined
+            ? ` >= ${min}`
+            : max !== undefined
+              ? ` <= ${max}`
+              : '';
+    throw new ConfigError(option, source, raw, `an integer${range}`);
+  }
+  return n;
+}
+
+/** A positive integer number of seconds (launch timeout). */
+export function parseLaunchTimeout(raw: unknown, option = 'launch_timeout', source: ValueSource = DEFAULT_SOURCE): number {
+  return parseInteger(raw, option, source, { min: 1 });
+}
+
+const LOG_LEVEL_BY_NUMBER: Record<number, LogLevel> = { 0: 'debug', 10: 'debug', 20: 'info', 30: 'warn', 40: 'error', 50: 'critical' };
+const LOG_LEVEL_BY_NAME: Record<string, LogLevel> = {
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  WARNING: 'warn',
+  ERROR: 'error',
+  CRITICAL: 'critical',
+};
+export const LOG_LEVEL_CHOICES = ['0', '10', '20', '30', '40', '50', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL'] as const;
+
+/** Log level by value (0, 10 ... 50, as Python's logging) or name (DEBUG, INFO, WARN, ERROR, CRITICAL). */
+export function parseLogLevel(raw: unknown, option = 'log_level', source: ValueSource = DEFAULT_SOURCE): LogLevel {
+  if (typeof raw === 'number' && raw in LOG_LEVEL_BY_NUMBER) return LOG_LEVEL_BY_NUMBER[raw]!;
+  if (typeof raw === 'string') {
+    const t = raw.trim();
+    if (/^\d+$/.test(t) && Number(t) in LOG_LEVEL_BY_NUMBER) return LOG_LEVEL_BY_NUMBER[Number(t)]!;
+    const byName = LOG_LEVEL_BY_NAME[t.toUpperCase()];
+    if (byName) return byName;
+  }
+  throw new ConfigError(option, source, raw, `one of ${LOG_LEVEL_CHOICES.join(', ')}`);
+}
+
+/** Jupyter's rule for kernel (directory) names. */
+export const KERNEL_NAME_PATTERN = /^[a-z0-9._-]+$/;
+
+export function isValidKernelName(name: string): boolean {
+  return KERNEL_NAME_PATTERN.test(name);
+}
+
+/**
+ * Normalises a kernel name as Jupyter does when installing (spaces to `_`, lowercased) and checks it
+ * against `^[a-z0-9._-]+$`.
+ */
+export function normalizeKernelName(raw: string, option = 'kernel_name', source: ValueSource = DEFAULT_SOURCE): string {
+  const name = raw.trim().replace(/ /g, '_').toLowerCase();
+  if (!isValidKernelName(name) || name === '.' || name === '..') {
+    throw new ConfigError(
+      option,
+      source,
+      raw,
+      'a kernel name matching ^[a-z0-9._-]+$ after lowercasing and replacing spaces by "_" (letters, digits, ".", "_", "-")',
+    );
+  }
+  return name;
+}
+
+/** A dotted Python class path such as `ipykernel.ipkernel.IPythonKernel`. */
+export function parsePythonClassName(raw: unknown, option = 'ipykernel_subclass_name', source: ValueSource = DEFAULT_SOURCE): string {
+  if (typeof raw === 'string' && /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$/.test(raw.trim())) return raw.trim();
+  throw new ConfigError(option, source, raw, 'a dotted Python class path such as ipykernel.ipkernel.IPythonKernel');
+}
