@@ -1,0 +1,409 @@
+/**
+ * The response listener: one TCP server per host process to which kernel launchers send their
+ * connection information (the `--response-address`). Every registration gets its own RSA key pair,
+ * which is dropped as soon as the kernel's payload arrives (or the wait ends), so a key decrypts
+ * at most one accepted payload and a captured payload cannot be replayed into a later launch.
+ * Nothing is ever written back to a sender, and every bad payload is logged and dropped.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { ConfigError } from '../errors.js';
+import { silentLogger, type Logger } from '../logging.js';
+import { ResponseListenerError, ResponsePayloadError, ResponseWaitError } from './errors.js';
+import { createResponseKeyPair, DEFAULT_RESPONSE_KEY_BITS, type ResponseKeyPair } from './keys.js';
+import {
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  openResponseEnvelope,
+  parseResponseEnvelope,
+  type DecodeOptions,
+  type ResponseEnvelope,
+} from './payload.js';
+import type { KernelConnectionInfo } from './types.js';
+
+export const DEFAULT_RESPONSE_PORT = 8877;
+export const DEFAULT_RESPONSE_PORT_RETRIES = 10;
+export const DEFAULT_RESPONSE_READ_TIMEOUT_MS = 10_000;
+
+export interface ResponseListenerOptions {
+  /** Address to bind and advertise. Default: first non-loopback IPv4 not prohibited, else 127.0.0.1. */
+  ip?: string;
+  /** First port to try; 0 picks an ephemeral port. Default 8877. */
+  port?: number;
+  /** Further ports to try when the port is taken (5 sequential, then random within ±2n). Default 10. */
+  portRetries?: number;
+  /** Bind all IPv4 addresses but still advertise `ip`. Default false. */
+  addrAny?: boolean;
+  /** Regexes (matched at the start, as Python's re.match) of local addresses never chosen by default. */
+  prohibitedLocalIps?: string[];
+  /** Default 64 KiB. */
+  maxPayloadBytes?: number;
+  /** A sender must finish (send EOF) within this time. Default 10 s. */
+  readTimeoutMs?: number;
+  /** Accept legacy version 0 payloads (AES keyed with the kernel id: no secrecy). Default false. */
+  allowLegacyV0?: boolean;
+  /** 2 refuses version 1 payloads (only gp launchers). Default 1. */
+  minVersion?: 1 | 2;
+  /** RSA modulus size of the per-kernel keys. Default 2048. */
+  keyBits?: number;
+  logger?: Logger;
+}
+
+function parseBool(name: string, value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(v)) return false;
+  throw new ConfigError(name, { kind: 'env', name }, value, 'true or false');
+}
+
+function parseInteger(name: string, value: string, min: number, max: number): number {
+  const n = Number(value.trim());
+  if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+    throw new ConfigError(name, { kind: 'env', name }, value, `an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+/**
+ * Reads the listener's options from environment variables (`GP_RESPONSE_IP`, `GP_RESPONSE_PORT`,
+ * `GP_RESPONSE_PORT_RETRIES`, `GP_RESPONSE_ADDR_ANY`, `GP_PROHIBITED_LOCAL_IPS`, and gp's
+ * `GP_RESPONSE_ALLOW_LEGACY`, `GP_RESPONSE_MIN_VERSION`, `GP_RESPONSE_MAX_BYTES`,
+ * `GP_RESPONSE_READ_TIMEOUT`). `overrides` win over the environment. Throws `ConfigError`.
+ */
+export function responseListenerOptionsFromEnv(
+  env: Record<string, string | undefined> = process.env,
+  overrides: ResponseListenerOptions = {},
+): ResponseListenerOptions {
+  const out: ResponseListenerOptions = {};
+  if (env.GP_RESPONSE_IP?.trim()) out.ip = env.GP_RESPONSE_IP.trim();
+  if (env.GP_RESPONSE_PORT !== undefined) out.port = parseInteger('GP_RESPONSE_PORT', env.GP_RESPONSE_PORT, 0, 65535);
+  if (env.GP_RESPONSE_PORT_RETRIES !== undefined) {
+    out.portRetries = parseInteger('GP_RESPONSE_PORT_RETRIES', env.GP_RESPONSE_PORT_RETRIES, 0, 1000);
+  }
+  if (env.GP_RESPONSE_ADDR_ANY !== undefined) out.addrAny = parseBool('GP_RESPONSE_ADDR_ANY', env.GP_RESPONSE_ADDR_ANY);
+  if (env.GP_PROHIBITED_LOCAL_IPS?.trim()) {
+    const list = env.GP_PROHIBITED_LOCAL_IPS.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const re of list) {
+      try {
+        new RegExp(re);
+      } catch {
+        throw new ConfigError('GP_PROHIBITED_LOCAL_IPS', { kind: 'env', name: 'GP_PROHIBITED_LOCAL_IPS' }, re, 'comma-separated regular expressions');
+      }
+    }
+    out.prohibitedLocalIps = list;
+  }
+  if (env.GP_RESPONSE_ALLOW_LEGACY !== undefined) {
+    out.allowLegacyV0 = parseBool('GP_RESPONSE_ALLOW_LEGACY', env.GP_RESPONSE_ALLOW_LEGACY);
+  }
+  if (env.GP_RESPONSE_MIN_VERSION !== undefined) {
+    out.minVersion = parseInteger('GP_RESPONSE_MIN_VERSION', env.GP_RESPONSE_MIN_VERSION, 1, 2) as 1 | 2;
+  }
+  if (env.GP_RESPONSE_MAX_BYTES !== undefined) {
+    out.maxPayloadBytes = parseInteger('GP_RESPONSE_MAX_BYTES', env.GP_RESPONSE_MAX_BYTES, 1024, 16 * 1024 * 1024);
+  }
+  if (env.GP_RESPONSE_READ_TIMEOUT !== undefined) {
+    // Seconds, like GP_SOCKET_TIMEOUT and friends.
+    out.readTimeoutMs = parseInteger('GP_RESPONSE_READ_TIMEOUT', env.GP_RESPONSE_READ_TIMEOUT, 1, 3600) * 1000;
+  }
+  return { ...out, ...overrides };
+}
+
+/** The first non-internal IPv4 address not matching a prohibited regex, else 127.0.0.1. */
+export function defaultResponseIp(prohibited: string[] = []): string {
+  const regexes = prohibited.map((r) => new RegExp(`^(?:${r})`));
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      if (a.family !== 'IPv4' || a.internal) continue;
+      if (!regexes.some((re) => re.test(a.address))) return a.address;
+    }
+  }
+  return '127.0.0.1';
+}
+
+/** Ports to try: the port, then up to 4 sequential ones, then random ones within ±2n. */
+export function* candidateResponsePorts(port: number, retries: number): Generator<number> {
+  if (port === 0) {
+    yield 0;
+    return;
+  }
+  const n = retries + 1;
+  for (let i = 0; i < Math.min(5, n); i++) if (port + i < 65536) yield port + i;
+  for (let i = 5; i < n; i++) {
+    const p = port + Math.floor(Math.random() * (4 * n + 1)) - 2 * n;
+    yield Math.min(65535, Math.max(1, p));
+  }
+}
+
+/** What a launch needs from its registration. */
+export interface ResponseRegistration {
+  readonly kernelId: string;
+  /** For `--public-key`: base64 DER SPKI of this registration's fresh key. */
+  readonly publicKey: string;
+  /** For `--response-address`. */
+  readonly responseAddress: string;
+  /** Resolves with the kernel's connection information; rejects with `ResponseWaitError`. */
+  readonly connectionInfo: Promise<KernelConnectionInfo>;
+  /** Stops waiting (rejects `connectionInfo` as aborted) and forgets the key. */
+  cancel(): void;
+}
+
+export interface RegisterOptions {
+  /** Aborting ends the wait (e.g. the launch timed out or was cancelled). */
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  kernelId: string;
+  keyPair: ResponseKeyPair;
+  resolve: (info: KernelConnectionInfo) => void;
+  reject: (err: Error) => void;
+}
+
+function normalizeAddress(address: string | undefined): string | undefined {
+  return address?.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+export class ResponseListener {
+  private readonly pending = new Map<string, Pending>();
+  private readonly sockets = new Set<Socket>();
+  private readonly logger: Logger;
+  private readonly decodeOptions: DecodeOptions;
+  private readonly readTimeoutMs: number;
+  private closed = false;
+
+  private constructor(
+    private readonly server: Server,
+    readonly ip: string,
+    readonly port: number,
+    private readonly options: ResponseListenerOptions,
+  ) {
+    this.logger = options.logger ?? silentLogger;
+    this.decodeOptions = {
+      allowLegacyV0: options.allowLegacyV0 ?? false,
+      minVersion: options.minVersion ?? 1,
+      maxBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+    };
+    this.readTimeoutMs = options.readTimeoutMs ?? DEFAULT_RESPONSE_READ_TIMEOUT_MS;
+    server.on('connection', (socket) => this.onConnection(socket));
+    server.on('error', (err) => this.logger.error('Response listener error', { error: err }));
+  }
+
+  /** Binds the listener (trying further ports when one is in use). Throws `ResponseListenerError`. */
+  static async start(options: ResponseListenerOptions = {}): Promise<ResponseListener> {
+    const logger = options.logger ?? silentLogger;
+    const ip = options.ip ?? defaultResponseIp(options.prohibitedLocalIps);
+    const bindIp = options.addrAny ? '0.0.0.0' : ip;
+    const port = options.port ?? DEFAULT_RESPONSE_PORT;
+    const retries = options.portRetries ?? DEFAULT_RESPONSE_PORT_RETRIES;
+    let attempts = 0;
+    for (const candidate of candidateResponsePorts(port, retries)) {
+      attempts++;
+      const server = createServer({ allowHalfOpen: true });
+      server.maxConnections = 256;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ host: bindIp, port: candidate, backlog: 128, exclusive: true }, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE' || code === 'EACCES') {
+          logger.info(`Response port ${candidate} is not available (${code}), trying another port...`);
+          continue;
+        }
+        throw new ResponseListenerError(`Failed to bind the response listener to ${bindIp}:${candidate}: ${String(err)}`, {
+          cause: err,
+          details: { ip: bindIp, port: candidate },
+        });
+      }
+      const address = server.address();
+      const bound = typeof address === 'object' && address ? address.port : candidate;
+      logger.info(`Response listener bound to ${bindIp}:${bound}; advertising ${ip}:${bound}`);
+      return new ResponseListener(server, ip, bound, options);
+    }
+    throw new ResponseListenerError(
+      `No available response port could be found after ${attempts} attempts starting at ${port} ` +
+        `(set GP_RESPONSE_PORT / GP_RESPONSE_PORT_RETRIES).`,
+      { details: { port, retries } },
+    );
+  }
+
+  /** `ip:port`, the value of `--response-address`. */
+  get responseAddress(): string {
+    return `${this.ip}:${this.port}`;
+  }
+
+  /** Kernel ids currently waiting for their connection information. */
+  get waiting(): string[] {
+    return [...this.pending.keys()];
+  }
+
+  /**
+   * Starts waiting for a kernel's connection information under a fresh key pair. Registering the
+   * same kernel id again (a restart) ends the earlier wait.
+   */
+  async register(kernelId: string, options: RegisterOptions = {}): Promise<ResponseRegistration> {
+    if (this.closed) throw new ResponseWaitError(kernelId, 'closed');
+    const { signal } = options;
+    if (signal?.aborted) throw new ResponseWaitError(kernelId, 'aborted');
+    const keyPair = await createResponseKeyPair(this.options.keyBits ?? DEFAULT_RESPONSE_KEY_BITS);
+    if (this.closed) throw new ResponseWaitError(kernelId, 'closed');
+    if (signal?.aborted) throw new ResponseWaitError(kernelId, 'aborted');
+
+    this.pending.get(kernelId)?.reject(new ResponseWaitError(kernelId, 'superseded'));
+
+    let entry!: Pending;
+    const onAbort = (): void => entry.reject(new ResponseWaitError(kernelId, 'aborted'));
+    const connectionInfo = new Promise<KernelConnectionInfo>((resolve, reject) => {
+      const settle = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        if (this.pending.get(kernelId) === entry) this.pending.delete(kernelId);
+      };
+      entry = {
+        kernelId,
+        keyPair,
+        resolve: (info) => {
+          settle();
+          resolve(info);
+        },
+        reject: (err) => {
+          settle();
+          reject(err);
+        },
+      };
+    });
+    connectionInfo.catch(() => {}); // the caller may never await it; never an unhandled rejection
+    this.pending.set(kernelId, entry);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.logger.debug('Waiting for kernel connection information', { kernelId });
+    return {
+      kernelId,
+      publicKey: keyPair.publicKey,
+      responseAddress: this.responseAddress,
+      connectionInfo,
+      cancel: onAbort,
+    };
+  }
+
+  /** Stops listening; pending waits end with `ResponseWaitError('closed')`. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const entry of [...this.pending.values()]) entry.reject(new ResponseWaitError(entry.kernelId, 'closed'));
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private onConnection(socket: Socket): void {
+    const from = normalizeAddress(socket.remoteAddress);
+    const max = this.decodeOptions.maxBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    this.sockets.add(socket);
+    socket.setTimeout(this.readTimeoutMs);
+    const finish = (): void => {
+      done = true;
+      chunks.length = 0;
+      socket.destroy();
+    };
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', (err) => this.logger.debug('Response connection error', { from, error: err }));
+    socket.on('timeout', () => {
+      if (done) return;
+      this.logger.warn('Dropped kernel response: the sender did not finish in time', {
+        from,
+        timeoutMs: this.readTimeoutMs,
+      });
+      finish();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > max) {
+        this.logger.warn('Dropped kernel response payload', { from, reason: 'oversized', size, maxBytes: max });
+        finish();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    socket.on('end', () => {
+      if (done) return;
+      const raw = Buffer.concat(chunks);
+      finish();
+      try {
+        this.deliver(raw, from);
+      } catch (err) {
+        // Never let a payload take the host down.
+        this.logger.error('Unexpected failure handling a kernel response', { from, error: err });
+      }
+    });
+  }
+
+  private deliver(raw: Buffer, from: string | undefined): void {
+    if (raw.length === 0) {
+      this.logger.debug('Empty connection on the response port', { from });
+      return;
+    }
+    let envelope: ResponseEnvelope;
+    try {
+      envelope = parseResponseEnvelope(raw, this.decodeOptions);
+    } catch (err) {
+      const reason = err instanceof ResponsePayloadError ? err.reason : 'malformed';
+      this.logger.warn('Dropped kernel response payload', { from, reason, size: raw.length, ...(err instanceof ResponsePayloadError ? err.details : {}) });
+      return;
+    }
+    const candidates =
+      envelope.version === 2
+        ? [this.pending.get(envelope.kernelId)].filter((p): p is Pending => p !== undefined)
+        : [...this.pending.values()];
+    for (const entry of candidates) {
+      let info: KernelConnectionInfo;
+      try {
+        info = openResponseEnvelope(envelope, entry.keyPair, entry.kernelId);
+      } catch {
+        continue;
+      }
+      if (from) info.response_from = from;
+      if (envelope.version === 0) {
+        this.logger.warn(
+          `Legacy (version 0) kernel response accepted for kernel '${entry.kernelId}': it is not confidential; update the kernel image's launchers.`,
+          { kernelId: entry.kernelId, from },
+        );
+      } else {
+        this.logger.info('Received kernel connection information', {
+          kernelId: entry.kernelId,
+          version: envelope.version,
+          from,
+        });
+      }
+      entry.resolve(info);
+      return;
+    }
+    this.logger.warn('Dropped kernel response payload', {
+      from,
+      reason: 'rejected',
+      version: envelope.version,
+      ...(envelope.version === 2 ? { claimedKernelId: envelope.kernelId } : {}),
+      waiting: this.pending.size,
+    });
+  }
+}
+
+let shared: Promise<ResponseListener> | undefined;
+
+/**
+ * The process-wide listener (started on first use with options from the environment plus
+ * `overrides`; later calls return the same one whatever they pass).
+ */
+export function sharedResponseListener(overrides: ResponseListenerOptions = {}): Promise<ResponseListener> {
+  if (!shared) {
+    shared = ResponseListener.start(responseListenerOptionsFromEnv(process.env, overrides));
+    shared.catch(() => {
+      shared = undefined;
+    });
+  }
+  return shared;
+}
