@@ -78,7 +78,12 @@ export function sendCommRequest(
   options: CommRequestOptions = {},
 ): Promise<CommResult> {
   const logger = options.logger ?? silentLogger;
-  const body = validateRequest(request);
+  let body: string;
+  try {
+    body = validateRequest(request);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   const secret = options.secret !== undefined ? Buffer.from(options.secret, 'base64') : undefined;
   if (secret && secret.length < 16) {
     return Promise.reject(new CommRequestError('The comm secret is too short: expected at least 16 bytes of base64.', { httpStatus: 500 }));
