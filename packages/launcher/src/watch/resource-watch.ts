@@ -119,6 +119,11 @@ interface StatusObject {
 
 const GONE = Symbol('gone');
 
+type WatchOutcome =
+  | { kind: 'gone'; healthy: boolean }
+  | { kind: 'closed'; healthy: boolean }
+  | { kind: 'error'; error: Error; healthy: boolean };
+
 function objectKey(o: KubeObject): string {
   return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 }
@@ -351,7 +356,7 @@ export class ResourceWatch<T extends KubeObject = KubeObject> {
     for (const w of this.syncWaiters.splice(0)) w();
   }
 
-  private async watchOnce(): Promise<{ kind: 'gone' | 'closed'; healthy: boolean } | { kind: 'error'; error: Error; healthy: boolean }> {
+  private async watchOnce(): Promise<WatchOutcome> {
     const { controller, dispose } = this.linkedController();
     const signal = controller.signal;
     const inactivityMs = this.opts.inactivityTimeoutMs;
