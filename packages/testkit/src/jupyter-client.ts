@@ -1,0 +1,308 @@
+/**
+ * A small Jupyter messaging client over ZeroMQ (protocol 5.3), enough for tests and the gateway to
+ * talk to a kernel given its connection information: kernel_info, execute, shutdown, heartbeat.
+ * Interrupts go through the host (the launcher's comm port), not through this client.
+ */
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import * as zmq from 'zeromq';
+
+/** The connection fields this client needs (structurally compatible with @gp/core's KernelConnectionInfo). */
+export interface JupyterConnectionInfo {
+  ip: string;
+  transport: string;
+  shell_port: number;
+  iopub_port: number;
+  stdin_port: number;
+  control_port: number;
+  hb_port: number;
+  key: string;
+  signature_scheme: string;
+}
+
+export interface JupyterMessage<C = Record<string, unknown>> {
+  header: { msg_id: string; msg_type: string; session: string; username: string; date: string; version: string };
+  parent_header: Partial<JupyterMessage['header']>;
+  metadata: Record<string, unknown>;
+  content: C;
+  buffers: Buffer[];
+}
+
+export interface ExecuteResult {
+  /** execute_reply status: ok, error or aborted. */
+  status: string;
+  executionCount?: number;
+  /** text/plain of the execute_result (and display_data) messages, joined by newlines. */
+  result?: string;
+  stdout: string;
+  stderr: string;
+  error?: { ename: string; evalue: string; traceback: string[] };
+}
+
+export interface JupyterClientOptions {
+  /** Host to connect to; default the connection info's ip, or 127.0.0.1 when that is 0.0.0.0. */
+  host?: string;
+  username?: string;
+}
+
+export class JupyterClientError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JupyterClientError';
+  }
+}
+
+const DELIM = Buffer.from('<IDS|MSG>');
+
+type Waiter = (msg: JupyterMessage) => void;
+
+export class JupyterKernelClient {
+  readonly session = randomUUID();
+  private readonly shell = new zmq.Dealer({ linger: 0 });
+  private readonly control = new zmq.Dealer({ linger: 0 });
+  private readonly stdin = new zmq.Dealer({ linger: 0 });
+  private readonly iopub = new zmq.Subscriber({ linger: 0 });
+  private readonly replyWaiters = new Map<string, Waiter>();
+  private readonly iopubWaiters = new Map<string, Waiter>();
+  private readonly key: Buffer;
+  private readonly username: string;
+  private readonly base: string;
+  private hbPort: number;
+  private closed = false;
+
+  private constructor(info: JupyterConnectionInfo, options: JupyterClientOptions) {
+    if (info.signature_scheme && info.signature_scheme !== 'hmac-sha256') {
+      throw new JupyterClientError(`Unsupported signature scheme '${info.signature_scheme}': only hmac-sha256.`);
+    }
+    this.key = Buffer.from(info.key, 'utf8');
+    this.username = options.username ?? 'gp-test';
+    const host = options.host ?? (info.ip === '0.0.0.0' || info.ip === '' ? '127.0.0.1' : info.ip);
+    this.base = `${info.transport || 'tcp'}://${host}`;
+    this.hbPort = info.hb_port;
+    this.shell.connect(`${this.base}:${info.shell_port}`);
+    this.control.connect(`${this.base}:${info.control_port}`);
+    this.stdin.connect(`${this.base}:${info.stdin_port}`);
+    this.iopub.connect(`${this.base}:${info.iopub_port}`);
+    this.iopub.subscribe();
+    void this.pump(this.shell, this.replyWaiters);
+    void this.pump(this.control, this.replyWaiters);
+    void this.pump(this.iopub, this.iopubWaiters);
+  }
+
+  /**
+   * Connects and waits until the kernel answers kernel_info and its iopub channel delivers
+   * (avoiding ZeroMQ's slow-joiner loss of the first iopub messages).
+   */
+  static async connect(
+    info: JupyterConnectionInfo,
+    options: JupyterClientOptions & { timeoutMs?: number } = {},
+  ): Promise<JupyterKernelClient> {
+    const client = new JupyterKernelClient(info, options);
+    try {
+      await client.waitForReady(options.timeoutMs ?? 30_000);
+    } catch (err) {
+      client.close();
+      throw err;
+    }
+    return client;
+  }
+
+  private sign(parts: string[]): string {
+    const h = createHmac('sha256', this.key);
+    for (const p of parts) h.update(p);
+    return h.digest('hex');
+  }
+
+  private async pump(socket: zmq.Dealer | zmq.Subscriber, waiters: Map<string, Waiter>): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        const msg = this.parse(frames);
+        if (!msg) continue;
+        const parent = msg.parent_header.msg_id;
+        if (parent) waiters.get(parent)?.(msg);
+      }
+    } catch {
+      // socket closed
+    }
+  }
+
+  private parse(frames: Buffer[]): JupyterMessage | undefined {
+    const i = frames.findIndex((f) => f.equals(DELIM));
+    if (i < 0 || frames.length < i + 6) return undefined;
+    const [sig, header, parent, metadata, content] = frames.slice(i + 1, i + 6).map((f) => f.toString('utf8')) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    if (this.key.length > 0) {
+      const want = Buffer.from(this.sign([header, parent, metadata, content]), 'utf8');
+      const got = Buffer.from(sig, 'utf8');
+      if (want.length !== got.length || !timingSafeEqual(want, got)) return undefined; // forged or corrupt: drop
+    }
+    try {
+      return {
+        header: JSON.parse(header),
+        parent_header: JSON.parse(parent),
+        metadata: JSON.parse(metadata),
+        content: JSON.parse(content),
+        buffers: frames.slice(i + 6),
+      };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Sends a request; resolves with its reply once (with `onIopub`) the kernel is idle again. */
+  private async request(
+    socket: zmq.Dealer,
+    msgType: string,
+    content: Record<string, unknown>,
+    timeoutMs: number,
+    onIopub?: (msg: JupyterMessage) => void,
+  ): Promise<JupyterMessage> {
+    if (this.closed) throw new JupyterClientError('The client is closed.');
+    const msgId = randomUUID();
+    let reply: JupyterMessage | undefined;
+    let idle = !onIopub;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await new Promise<JupyterMessage>((resolve, reject) => {
+        const check = (): void => {
+          if (reply && idle) resolve(reply);
+        };
+        timer = setTimeout(
+          () => reject(new JupyterClientError(`No ${msgType.replace('_request', '_reply')} within ${timeoutMs} ms.`)),
+          timeoutMs,
+        );
+        // Register before sending: replies can come back before `send` resolves.
+        this.replyWaiters.set(msgId, (m) => {
+          reply = m;
+          check();
+        });
+        if (onIopub) {
+          this.iopubWaiters.set(msgId, (m) => {
+            onIopub(m);
+            if (m.header.msg_type === 'status' && (m.content as { execution_state?: string }).execution_state === 'idle') {
+              idle = true;
+              check();
+            }
+          });
+        }
+        const header = {
+          msg_id: msgId,
+          msg_type: msgType,
+          session: this.session,
+          username: this.username,
+          date: new Date().toISOString(),
+          version: '5.3',
+        };
+        const parts = [JSON.stringify(header), '{}', '{}', JSON.stringify(content)];
+        this.sendSerialized(socket, [DELIM, this.sign(parts), ...parts]).catch(reject);
+      });
+    } finally {
+      clearTimeout(timer);
+      this.replyWaiters.delete(msgId);
+      this.iopubWaiters.delete(msgId);
+    }
+  }
+
+  /** zeromq allows one send in progress per socket: queue them. */
+  private readonly sendQueues = new Map<zmq.Dealer, Promise<unknown>>();
+  private sendSerialized(socket: zmq.Dealer, frames: Array<Buffer | string>): Promise<void> {
+    const previous = this.sendQueues.get(socket) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(() => socket.send(frames));
+    this.sendQueues.set(socket, next);
+    return next;
+  }
+
+  private async waitForReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
+    while (Date.now() < deadline) {
+      let sawIopub = false;
+      try {
+        await this.request(this.shell, 'kernel_info_request', {}, Math.min(2000, Math.max(1, deadline - Date.now())), () => {
+          sawIopub = true;
+        });
+        if (sawIopub) return;
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw new JupyterClientError(`The kernel did not become ready within ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}.`);
+  }
+
+  /** kernel_info_reply content. */
+  async kernelInfo(timeoutMs = 10_000): Promise<Record<string, unknown>> {
+    return (await this.request(this.shell, 'kernel_info_request', {}, timeoutMs)).content;
+  }
+
+  /** Runs code and collects its outputs until the kernel is idle again. */
+  async execute(code: string, options: { timeoutMs?: number } = {}): Promise<ExecuteResult> {
+    const out: ExecuteResult = { status: 'unknown', stdout: '', stderr: '' };
+    const results: string[] = [];
+    const reply = await this.request(
+      this.shell,
+      'execute_request',
+      { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+      options.timeoutMs ?? 30_000,
+      (m) => {
+        const c = m.content as Record<string, unknown>;
+        switch (m.header.msg_type) {
+          case 'stream':
+            if (c.name === 'stderr') out.stderr += String(c.text ?? '');
+            else out.stdout += String(c.text ?? '');
+            break;
+          case 'execute_result':
+          case 'display_data': {
+            const text = (c.data as Record<string, unknown> | undefined)?.['text/plain'];
+            if (typeof text === 'string') results.push(text);
+            break;
+          }
+          case 'error':
+            out.error = { ename: String(c.ename), evalue: String(c.evalue), traceback: (c.traceback as string[]) ?? [] };
+            break;
+        }
+      },
+    );
+    const c = reply.content as Record<string, unknown>;
+    out.status = String(c.status);
+    if (typeof c.execution_count === 'number') out.executionCount = c.execution_count;
+    if (out.status === 'error' && !out.error) {
+      out.error = { ename: String(c.ename), evalue: String(c.evalue), traceback: (c.traceback as string[]) ?? [] };
+    }
+    if (results.length > 0) out.result = results.join('\n');
+    return out;
+  }
+
+  /** shutdown_request on the control channel; resolves with the reply content. */
+  async shutdown(options: { restart?: boolean; timeoutMs?: number } = {}): Promise<Record<string, unknown>> {
+    const reply = await this.request(this.control, 'shutdown_request', { restart: options.restart ?? false }, options.timeoutMs ?? 10_000);
+    return reply.content;
+  }
+
+  /** One heartbeat round trip; false if none within `timeoutMs`. */
+  async heartbeat(timeoutMs = 2000): Promise<boolean> {
+    const req = new zmq.Request({ linger: 0, receiveTimeout: timeoutMs, sendTimeout: timeoutMs });
+    try {
+      req.connect(`${this.base}:${this.hbPort}`);
+      const ping = Buffer.from(randomUUID());
+      await req.send(ping);
+      const [pong] = await req.receive();
+      return !!pong && pong.equals(ping);
+    } catch {
+      return false;
+    } finally {
+      req.close();
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of [this.shell, this.control, this.stdin, this.iopub]) s.close();
+    this.replyWaiters.clear();
+    this.iopubWaiters.clear();
+  }
+}
