@@ -3,20 +3,14 @@
  * `@gp/core`'s option definitions when those land. Every parser fails closed: a value that cannot be read
  * is a ConfigError, never silently the default.
  */
-import { ConfigError } from '@gp/core';
+import { ConfigError, parseBoolean as coreParseBoolean, parsePortRange as coreParsePortRange, parseUserList, type PortRange } from '@gp/core';
 
 export type Env = Record<string, string | undefined>;
 
-const TRUE = new Set(['true', '1', 'yes', 'on']);
-const FALSE = new Set(['false', '0', 'no', 'off']);
-
-/** `true/false/1/0/yes/no/on/off` (any case); unset or empty gives the default. */
+/** A boolean env setting (core's words: true/false, yes/no, 1/0, on/off); unset or empty gives the default. */
 export function parseBoolean(name: string, value: string | undefined, fallback: boolean): boolean {
   if (value === undefined || value.trim() === '') return fallback;
-  const v = value.trim().toLowerCase();
-  if (TRUE.has(v)) return true;
-  if (FALSE.has(v)) return false;
-  throw new ConfigError(name, { kind: 'env', name }, value, 'one of true, false, 1, 0, yes, no');
+  return coreParseBoolean(value, name, { kind: 'env', name });
 }
 
 /** Comma-separated list (the reference's `GP_AUTHORIZED_USERS` form); blanks dropped. */
@@ -52,23 +46,11 @@ export function parseIdList(name: string, value: string | undefined, fallback: n
   });
 }
 
-export interface PortRange {
-  lower: number;
-  upper: number;
-}
+export type { PortRange };
 
-/** `lower..upper`; `0..0` means no range. Candidate for `@gp/core` (shared with the provisioner). */
+/** `LOWER..UPPER` (size >= 1000) or `0..0`, by core's shared validator. */
 export function parsePortRange(value: string, option = '--port-range'): PortRange {
-  const m = /^(\d{1,5})\.\.(\d{1,5})$/.exec(value.trim());
-  const expected = '"0..0" (no range) or "LOWER..UPPER" with 1024 <= LOWER <= UPPER <= 65535';
-  if (!m) throw new ConfigError(option, { kind: 'flag', name: option.replace(/^--/, '') }, value, expected);
-  const lower = Number(m[1]);
-  const upper = Number(m[2]);
-  if (lower === 0 && upper === 0) return { lower, upper };
-  if (lower < 1024 || upper > 65535 || lower > upper) {
-    throw new ConfigError(option, { kind: 'flag', name: option.replace(/^--/, '') }, value, expected);
-  }
-  return { lower, upper };
+  return coreParsePortRange(value, { option, source: { kind: 'flag', name: option.replace(/^--/, '') } });
 }
 
 /** The host's settings, as `GP_*` environment variables give them (see README "Environment"). */
@@ -117,8 +99,11 @@ export function readHostSettings(env: Env): HostSettings {
     kernelClusterRole: str('GP_KERNEL_CLUSTER_ROLE', 'kernel-controller'),
     defaultServiceAccountName: str('GP_DEFAULT_KERNEL_SERVICE_ACCOUNT_NAME', 'default'),
     appName: str('GP_APP_NAME', 'gateway-provisioners'),
-    authorizedUsers: parseList(env.GP_AUTHORIZED_USERS),
-    unauthorizedUsers: env.GP_UNAUTHORIZED_USERS === undefined ? ['root'] : parseList(env.GP_UNAUTHORIZED_USERS),
+    authorizedUsers: parseUserList(env.GP_AUTHORIZED_USERS ?? '', 'GP_AUTHORIZED_USERS', { kind: 'env', name: 'GP_AUTHORIZED_USERS' }),
+    unauthorizedUsers:
+      env.GP_UNAUTHORIZED_USERS === undefined
+        ? ['root']
+        : parseUserList(env.GP_UNAUTHORIZED_USERS, 'GP_UNAUTHORIZED_USERS', { kind: 'env', name: 'GP_UNAUTHORIZED_USERS' }),
     prohibitedUids: parseIdList('GP_PROHIBITED_UIDS', env.GP_PROHIBITED_UIDS, [0]),
     prohibitedGids: parseIdList('GP_PROHIBITED_GIDS', env.GP_PROHIBITED_GIDS, [0]),
     mirrorWorkingDirs: parseBoolean('GP_MIRROR_WORKING_DIRS', env.GP_MIRROR_WORKING_DIRS, false),

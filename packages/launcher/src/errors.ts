@@ -9,6 +9,8 @@ export interface ObjectRef {
   kind: string;
   name?: string;
   namespace?: string;
+  /** Resource name in the REST path when it is not the kind's usual plural (custom resources). */
+  plural?: string;
 }
 
 export type K8sVerb = 'create' | 'get' | 'list' | 'delete' | 'patch' | 'update';

@@ -1,1 +1,12 @@
-export {};
+// @gp/launcher: creating a kernel's Kubernetes resources (issue #4); provisioners come later.
+export * from './launch.js';
+export * from './crd.js';
+export * from './inputs.js';
+export * from './env.js';
+export * from './errors.js';
+export * from './manifests.js';
+export * from './names.js';
+export * from './quantity.js';
+export * from './spark.js';
+export { createKubeClient, loadKubeConfig, resourcePath, type KubeClient, type KubeRequest } from './kube.js';
+export { KERNEL_POD_TEMPLATE, loadTemplate, templateVars, type TemplateSource } from './render.js';

@@ -41,9 +41,9 @@ describe('env parsing', () => {
     expect(() => readHostSettings({ GP_PROHIBITED_GIDS: '-1' })).toThrow(ConfigError);
   });
   it('validates port ranges', () => {
-    expect(parsePortRange('0..0')).toEqual({ lower: 0, upper: 0 });
-    expect(parsePortRange('40000..41000')).toEqual({ lower: 40000, upper: 41000 });
-    for (const bad of ['abc', '1..2', '41000..40000', '40000..70000', '40000-41000']) expect(() => parsePortRange(bad)).toThrow(ConfigError);
+    expect(parsePortRange('0..0')).toMatchObject({ lower: 0, upper: 0, disabled: true });
+    expect(parsePortRange('40000..41000')).toMatchObject({ lower: 40000, upper: 41000 });
+    for (const bad of ['abc', '1..2', '41000..40000', '40000..70000', '40000-41000', '40000..40010']) expect(() => parsePortRange(bad)).toThrow(ConfigError);
   });
   it('has the documented defaults', () => {
     const s = readHostSettings({});

@@ -99,15 +99,15 @@ describe('preparePod', () => {
     expect((out.spec as Record<string, unknown>).serviceAccountName).toBe('default');
   });
   it.each([
-    ['a different name', (p: Manifest) => (p.metadata.name = 'other'), ManifestError],
-    ['a different kernel_id label', (p: Manifest) => (p.metadata.labels!.kernel_id = 'other'), ManifestError],
-    ['component=worker', (p: Manifest) => (p.metadata.labels!.component = 'worker'), ManifestError],
-    ['another service account', (p: Manifest) => ((p.spec as Record<string, unknown>).serviceAccountName = 'admin'), ManifestError],
-    ['no containers', (p: Manifest) => ((p.spec as Record<string, unknown>).containers = []), ManifestError],
-    ['root pod uid', (p: Manifest) => ((p.spec as Record<string, unknown>).securityContext = { runAsUser: 0 }), AuthorizationError],
+    ['a different name', (p: Manifest): unknown => (p.metadata.name = 'other'), ManifestError],
+    ['a different kernel_id label', (p: Manifest): unknown => (p.metadata.labels!.kernel_id = 'other'), ManifestError],
+    ['component=worker', (p: Manifest): unknown => (p.metadata.labels!.component = 'worker'), ManifestError],
+    ['another service account', (p: Manifest): unknown => ((p.spec as Record<string, unknown>).serviceAccountName = 'admin'), ManifestError],
+    ['no containers', (p: Manifest): unknown => ((p.spec as Record<string, unknown>).containers = []), ManifestError],
+    ['root pod uid', (p: Manifest): unknown => ((p.spec as Record<string, unknown>).securityContext = { runAsUser: 0 }), AuthorizationError],
     [
       'root container gid',
-      (p: Manifest) => ((p.spec as { containers: Record<string, unknown>[] }).containers[0]!.securityContext = { runAsGroup: 0 }),
+      (p: Manifest): unknown => ((p.spec as { containers: Record<string, unknown>[] }).containers[0]!.securityContext = { runAsGroup: 0 }),
       AuthorizationError,
     ],
   ] as const)('refuses a pod with %s', (_, mutate, type) => {
