@@ -153,7 +153,7 @@ describe('opt-in rules', () => {
   it('ships template-resource rules only for the resources asked for', () => {
     const rules = applicationRole({ templateResources: ['persistentvolumeclaims', 'secrets'] }).rules;
     expect(rules.map((r) => r.resources?.[0])).toEqual(['pods', 'events', 'secrets', 'persistentvolumeclaims']);
-    expect(grants(rules, '', 'secrets')).toEqual(['get', 'create']);
+    expect(grants(rules, '', 'secrets')).toEqual(['create']);
     expect(grants(applicationRole({}).rules, '', 'secrets')).toEqual([]);
   });
 

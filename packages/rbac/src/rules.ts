@@ -51,14 +51,18 @@ export interface RuleEntry {
 
 export type RulesTable = readonly RuleEntry[];
 
+/**
+ * Template-declared companions need only `create` (launch; also the launcher's dry-run create before the pod).
+ * They carry an ownerReference to the kernel pod (without blockOwnerDeletion), so the garbage collector
+ * deletes them with the pod: no `delete`. The launcher never reads them back: no `get`.
+ */
 const templateResourceRule = (resource: TemplateResource, what: string): RuleEntry => ({
   id: resource,
   apiGroup: '',
   resource,
   scope: 'namespaced',
   verbs: {
-    get: `launch: read back the template-declared ${what} when its create answers 409 Conflict (restart, re-attach)`,
-    create: `launch: create the template-declared ${what} (ownerReference to the kernel pod, deleted with it)`,
+    create: `launch: create the template-declared ${what} (dry run first, then for real, owned by the kernel pod)`,
   },
   when: { templateResource: resource },
 });
