@@ -137,8 +137,8 @@ export async function launchCustomResource(
     log.info(`Created ${describeRef(ref)}`);
   } catch (error) {
     log.error('Custom resource launch failed; removing what was created', { error: error as Error });
-    const toDelete = plan.handle.deleteNamespace ? createdRefs.filter((r) => r.kind === 'Namespace') : [...createdRefs].reverse();
-    for (const r of toDelete) await deleteObject(client, r).catch(() => false);
+    // Only the namespace (automatic mode) can be left behind: the resource is the last step.
+    for (const r of createdRefs.filter((x) => x.kind === 'Namespace')) await deleteObject(client, r).catch(() => false);
     throw error;
   }
   return { ...plan, created };

@@ -108,14 +108,14 @@ describe('launchKernelResources', () => {
 });
 
 describe('deleteKernelResources', () => {
-  it('deletes the pod (grace 0), companions, then the automatic namespace; 404s count as gone', async () => {
+  it('deletes the pod (grace 0, companions follow by ownerReference), then the automatic namespace; 404s count as gone', async () => {
     const plan = planKernelResources(request({}, { GP_SHARED_NAMESPACE: 'false' }), { template });
     const client = recorder();
     const calls: KubeRequest[] = client.calls;
     const gone: KubeClient = {
       server: client.server,
       request: async <T>(r: KubeRequest) => {
-        if (r.path.includes('/configmaps/')) {
+        if (r.path.includes('/pods/')) {
           calls.push(r);
           throw { statusCode: 404, body: '{"reason":"NotFound"}' };
         }
@@ -124,20 +124,16 @@ describe('deleteKernelResources', () => {
     };
     const deleted = await deleteKernelResources(plan.handle, { client: gone });
     const ns = `alice-${KID}`;
-    expect(summary(calls)).toEqual([
-      `DELETE /api/v1/namespaces/${ns}/pods/${ns}`,
-      `DELETE /api/v1/namespaces/${ns}/configmaps/${ns}`,
-      `DELETE /apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings/kernel-controller-binding`,
-      `DELETE /api/v1/namespaces/${ns}/serviceaccounts/kernel`,
-      `DELETE /api/v1/namespaces/${ns}`,
-    ]);
+    expect(summary(calls)).toEqual([`DELETE /api/v1/namespaces/${ns}/pods/${ns}`, `DELETE /api/v1/namespaces/${ns}`]);
     expect(calls[0]!.query).toMatchObject({ gracePeriodSeconds: 0, propagationPolicy: 'Background' });
-    expect(deleted.map((r) => r.kind)).toEqual(['Pod', 'RoleBinding', 'ServiceAccount', 'Namespace']);
+    expect(deleted.map((r) => r.kind)).toEqual(['Namespace']);
   });
-  it('keeps the namespace objects for a restart', async () => {
-    const plan = planKernelResources(request({}, { GP_SHARED_NAMESPACE: 'false' }), { template });
+  it('keeps the namespace for a restart, and never deletes a shared namespace', async () => {
+    const auto = planKernelResources(request({}, { GP_SHARED_NAMESPACE: 'false' }), { template });
     const client = recorder();
-    await deleteKernelResources(plan.handle, { client, keepNamespace: true });
-    expect(client.calls.map((c) => c.path.split('/').slice(-2)[0])).toEqual(['pods', 'configmaps']);
+    await deleteKernelResources(auto.handle, { client, keepNamespace: true });
+    const shared = planKernelResources(request(), { template });
+    await deleteKernelResources(shared.handle, { client });
+    expect(summary(client.calls)).toEqual([`DELETE /api/v1/namespaces/alice-${KID}/pods/alice-${KID}`, `DELETE /api/v1/namespaces/default/pods/alice-${KID}`]);
   });
 });

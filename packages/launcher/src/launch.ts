@@ -146,7 +146,7 @@ export async function launchKernelResources(request: LaunchRequest, options: Lau
     }
   } catch (error) {
     log.error('Kernel launch failed; removing what was created', { error: error as Error, created: createdRefs.map(describeRef) });
-    await rollback(client, createdRefs, plan.handle, log);
+    await rollback(client, createdRefs, log);
     throw error;
   }
   return { ...plan, created };
@@ -164,12 +164,26 @@ async function checkOwnNamespace(client: KubeClient, doc: Manifest, kernelId: st
   }
 }
 
-async function rollback(client: KubeClient, refs: ObjectRef[], handle: KernelResourcesHandle, log: Logger): Promise<void> {
-  if (refs.length === 0) return;
+/**
+ * Objects the launcher deletes itself: the pod (its companions carry an ownerReference to it, so the garbage
+ * collector removes them) and, in automatic mode, the namespace (which takes everything in it). This is also
+ * all that @gp/rbac's application role lets it delete.
+ */
+function rootsToDelete(refs: ObjectRef[], deleteNamespace: boolean): ObjectRef[] {
+  const ns = refs.filter((r) => r.kind === 'Namespace');
+  const roots = refs.filter((r) => r.kind === 'Pod' || r.plural !== undefined);
+  return deleteNamespace && ns.length > 0 ? [...roots, ...ns] : roots;
+}
+
+async function rollback(client: KubeClient, refs: ObjectRef[], log: Logger): Promise<void> {
+  // A namespace created by this call takes everything with it; otherwise the pod takes its companions.
+  const createdNamespace = refs.filter((r) => r.kind === 'Namespace');
+  const targets = createdNamespace.length > 0 ? createdNamespace : rootsToDelete(refs, false);
+  if (targets.length === 0) return;
   try {
-    await deleteRefs(client, handle.deleteNamespace ? refs.filter((r) => r.kind === 'Namespace') : [...refs].reverse(), 0);
+    await deleteRefs(client, targets, 0);
   } catch (e) {
-    log.error('Could not remove every object of the failed launch', { error: e as Error, objects: refs.map(describeRef) });
+    log.error('Could not remove every object of the failed launch', { error: e as Error, objects: targets.map(describeRef) });
   }
 }
 
@@ -198,19 +212,14 @@ export interface DeleteOptions {
 }
 
 /**
- * Deletes a kernel's resources: the pod and its companions (background propagation), then the RoleBinding and
- * ServiceAccount, and in automatic mode the namespace. Objects already gone count as deleted. Returns what was
- * actually deleted.
+ * Deletes a kernel's resources: the pod (background propagation: its companions go with it through their
+ * ownerReferences) and, in automatic mode, the namespace with everything in it. Objects already gone count as
+ * deleted. Returns what was actually deleted.
  */
 export async function deleteKernelResources(handle: KernelResourcesHandle, options: DeleteOptions = {}): Promise<ObjectRef[]> {
   const client = options.client ?? createKubeClient(options.kubeConfig ?? loadKubeConfig());
   const log = (options.logger ?? silentLogger).child({ kernel_id: handle.kernelId });
-  const deleteNs = handle.deleteNamespace && !options.keepNamespace;
-  const namespaceObjects = new Set(['Namespace', 'ServiceAccount', 'RoleBinding']);
-  const pods = handle.objects.filter((r) => r.kind === 'Pod');
-  const companions = handle.objects.filter((r) => r.kind !== 'Pod' && !namespaceObjects.has(r.kind)).reverse();
-  const nsObjects = deleteNs ? handle.objects.filter((r) => namespaceObjects.has(r.kind)).reverse() : [];
-  const refs = [...pods, ...companions, ...nsObjects];
+  const refs = rootsToDelete(handle.objects, handle.deleteNamespace && !options.keepNamespace);
   const deleted = await deleteRefs(client, refs, options.gracePeriodSeconds ?? 0);
   log.info('Deleted kernel resources', { objects: deleted.map(describeRef) });
   return deleted;
