@@ -5,6 +5,7 @@ import {
   applicableRules,
   applicationBindings,
   applicationRole,
+  grantedVerbs,
   kernelClusterRole,
   rbacManifests,
   withoutRule,
@@ -215,6 +216,19 @@ describe('rules tables', () => {
   it('reject unknown rule ids and verbs, so a minimality test cannot pass on a typo', () => {
     expect(() => withoutRule(APPLICATION_RULES, 'pod')).toThrow(/No rule "pod"/);
     expect(() => withoutVerb(APPLICATION_RULES, 'pods', 'patch')).toThrow(/No verb "patch" in rule "pods"/);
+  });
+
+  it('enumerate every shipped (rule, verb) pair with its step, for minimality tests', () => {
+    const cases = grantedVerbs(APPLICATION_RULES, { modes: ['auto'] });
+    expect(cases.map((c) => `${c.id}:${c.verb}`)).toEqual([
+      'pods:get', 'pods:list', 'pods:watch', 'pods:create', 'pods:delete', 'events:list', 'events:watch',
+      'namespaces:get', 'namespaces:create', 'namespaces:delete', 'serviceaccounts:create', 'rolebindings:create', 'bind-kernel-role:bind',
+    ]);
+    expect(cases.find((c) => c.verb === 'bind')?.step).toMatch(/^launch: RBAC escalation prevention/);
+    for (const c of cases) {
+      const rules = applicationRole({ modes: ['auto'] }, { application: withoutVerb(APPLICATION_RULES, c.id, c.verb) }).rules;
+      expect(rules.some((r) => r.resources?.includes(c.resource) && r.verbs.includes(c.verb))).toBe(false);
+    }
   });
 
   it('list which entries ship for given options', () => {

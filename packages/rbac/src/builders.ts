@@ -63,6 +63,25 @@ export function applicableRules(table: RulesTable, options: RbacOptions): RuleEn
   return table.filter((entry) => ruleApplies(entry, o) && Object.keys(entry.verbs).length > 0);
 }
 
+/** One verb of one rule that ships, with the step that needs it: a case of the minimality proof. */
+export interface GrantedVerb {
+  id: string;
+  apiGroup: string;
+  resource: string;
+  verb: string;
+  step: string;
+}
+
+/**
+ * Every (rule, verb) pair that ships for these options, in table order. A minimality test iterates over it,
+ * builds the manifests with `withoutVerb(table, id, verb)`, and shows that `step` then fails with 403.
+ */
+export function grantedVerbs(table: RulesTable, options: RbacOptions = {}): GrantedVerb[] {
+  return applicableRules(table, options).flatMap((entry) =>
+    Object.entries(entry.verbs).map(([verb, step]) => ({ id: entry.id, apiGroup: entry.apiGroup, resource: entry.resource, verb, step })),
+  );
+}
+
 /**
  * The application's Role (shared mode only: everything fits in its own namespace) or ClusterRole (any other
  * mode). A ClusterRole is bound cluster-wide for `auto` and for `byo` without `byoNamespaces`, and by

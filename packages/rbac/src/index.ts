@@ -39,10 +39,12 @@ export {
   applicationBindings,
   applicationRole,
   applicationServiceAccount,
+  grantedVerbs,
   kernelBindings,
   kernelClusterRole,
   kernelServiceAccounts,
   rbacManifests,
+  type GrantedVerb,
   type RuleTables,
 } from './builders.js';
 export { toJson, toYaml } from './serialize.js';
