@@ -120,8 +120,13 @@ export function resolveOptions(options: RbacOptions = {}): ResolvedRbacOptions {
   }
   modes.sort((a, b) => NAMESPACE_MODES.indexOf(a) - NAMESPACE_MODES.indexOf(b));
 
+  const list = <T>(option: keyof RbacOptions, value: readonly T[] | undefined, expected: string): readonly T[] => {
+    if (value !== undefined && !Array.isArray(value)) fail(option, value, `a list of ${expected}`);
+    return value ?? [];
+  };
+
   const byoNamespaces: string[] = [];
-  for (const ns of options.byoNamespaces ?? []) {
+  for (const ns of list('byoNamespaces', options.byoNamespaces, 'namespace names')) {
     const name = label('byoNamespaces', ns);
     if (!byoNamespaces.includes(name)) byoNamespaces.push(name);
   }
@@ -146,13 +151,16 @@ export function resolveOptions(options: RbacOptions = {}): ResolvedRbacOptions {
     if (!modes.includes('shared') && byoNamespaces.length === 0) {
       fail('kernelServiceAccount', kernelServiceAccount, 'no kernel service account unless mode "shared" is enabled or byoNamespaces are listed (in "auto" mode the launcher creates it)');
     }
+    if (kernelServiceAccount === 'default') {
+      fail('kernelServiceAccount', kernelServiceAccount, 'a dedicated service account, not "default" (binding the kernel role to "default" grants it to every pod that names no service account); point GP_DEFAULT_KERNEL_SERVICE_ACCOUNT_NAME at it');
+    }
     if (kernelServiceAccount === serviceAccountName && modes.includes('shared')) {
       fail('kernelServiceAccount', kernelServiceAccount, `a service account other than the application's own ("${serviceAccountName}")`);
     }
   }
 
   const templateResources: TemplateResource[] = [];
-  for (const resource of options.templateResources ?? []) {
+  for (const resource of list('templateResources', options.templateResources, TEMPLATE_RESOURCES.join(', '))) {
     if (!(TEMPLATE_RESOURCES as readonly unknown[]).includes(resource)) {
       fail('templateResources', resource, `one of ${TEMPLATE_RESOURCES.join(', ')}`);
     }
@@ -160,8 +168,11 @@ export function resolveOptions(options: RbacOptions = {}): ResolvedRbacOptions {
   }
   templateResources.sort((a, b) => TEMPLATE_RESOURCES.indexOf(a) - TEMPLATE_RESOURCES.indexOf(b));
 
+  const sparkOperator = options.sparkOperator ?? false;
+  if (typeof sparkOperator !== 'boolean') fail('sparkOperator', sparkOperator, 'true or false');
+
   const clusterScoped = modes.includes('auto') || (modes.includes('byo') && byoNamespaces.length === 0);
-  const extraRules = (options.extraRules ?? []).map((rule) => validateRule(rule, fail, clusterScoped));
+  const extraRules = list('extraRules', options.extraRules, 'rules').map((rule) => validateRule(rule, fail, clusterScoped));
 
   return {
     appName,
@@ -170,7 +181,7 @@ export function resolveOptions(options: RbacOptions = {}): ResolvedRbacOptions {
     applicationRoleName,
     modes,
     byoNamespaces,
-    sparkOperator: options.sparkOperator ?? false,
+    sparkOperator,
     kernelClusterRole,
     kernelServiceAccount,
     templateResources,
