@@ -239,7 +239,10 @@ export class JupyterKernelClient {
   }
 
   /** Runs code and collects its outputs until the kernel is idle again. */
-  async execute(code: string, options: { timeoutMs?: number } = {}): Promise<ExecuteResult> {
+  async execute(
+    code: string,
+    options: { timeoutMs?: number; onMessage?: (msg: JupyterMessage) => void } = {},
+  ): Promise<ExecuteResult> {
     const out: ExecuteResult = { status: 'unknown', stdout: '', stderr: '' };
     const results: string[] = [];
     const reply = await this.request(
@@ -248,6 +251,7 @@ export class JupyterKernelClient {
       { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
       options.timeoutMs ?? 30_000,
       (m) => {
+        options.onMessage?.(m);
         const c = m.content as Record<string, unknown>;
         switch (m.header.msg_type) {
           case 'stream':
