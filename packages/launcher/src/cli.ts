@@ -48,7 +48,7 @@ ${kind === 'kubernetes' ? `  --pod-template FILE                      write the 
 class UsageError extends Error {}
 
 function toYaml(docs: Manifest[]): string {
-  return docs.map((d) => stringify(d, { lineWidth: 0 })).join('---\n');
+  return docs.map((d) => stringify(d, { version: '1.1', lineWidth: 0 })).join('---\n');
 }
 
 export function parseLauncherArgs(kind: LauncherKind, argv: string[]) {
