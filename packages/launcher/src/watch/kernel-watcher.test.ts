@@ -246,6 +246,21 @@ describe('KernelWatcher.waitUntilRunning', () => {
     expect(hub.stats()).toEqual([]);
   });
 
+  it('events recorded before the pod was seen are used, and other pods\' events are not', async () => {
+    const { hub, podStream, eventStream } = setup();
+    const wait = settle(waitForKernelPod(hub, { namespace: NAMESPACE, kernelId: KERNEL_ID, timeoutMs: 300_000 }));
+    await flush();
+    const msg = '0/1 nodes are available: 1 Insufficient memory.';
+    eventStream().send('ADDED', event('FailedScheduling', 'not mine', { type: 'Warning', name: 'someone-else', component: 'default-scheduler' }));
+    eventStream().send('ADDED', event('FailedScheduling', msg, { type: 'Warning', component: 'default-scheduler' }));
+    podStream().send('ADDED', pod());
+    await flush();
+    const e = (await wait).error as KernelLaunchError;
+    expect(e.code).toBe('GP_KERNEL_UNSCHEDULABLE');
+    expect(e.failure.message).toBe(msg);
+    expect(e.events.map((x) => x.message)).toEqual([msg]);
+  });
+
   it('a Warning event is streamed as progress', async () => {
     const { hub, podStream, eventStream } = setup();
     const w = new KernelWatcher(hub, { namespace: NAMESPACE, kernelId: KERNEL_ID });

@@ -109,6 +109,10 @@ function isWorkerPod(pod: KubeObject): boolean {
   return l.component === 'worker' || l['spark-role'] === 'executor';
 }
 
+function eventKey(e: EventLike): string {
+  return `${e.metadata?.namespace ?? ''}/${e.metadata?.name ?? ''}`;
+}
+
 function summarize(e: EventLike): EventSummary {
   const t = eventTimeMs(e);
   return {
@@ -140,6 +144,7 @@ export class KernelWatcher {
   private appDeleted = false;
   private readonly changeListeners = new Set<(s: KernelStatus) => void>();
   private readonly warningsSeen = new Set<string>();
+  private readonly myEvents = new Map<string, EventLike>();
   private lastMilestone = -1;
   private closed = false;
   private current: KernelStatus = { phase: 'waiting-for-pod' };
@@ -166,6 +171,9 @@ export class KernelWatcher {
       this.sparkLease = hub.acquire<SparkApplicationLike>(hub.sparkApplicationSpec(this.namespace, ref));
       this.unsubs.push(this.sparkLease.subscribe(routeKey.name(spark.name), (n) => this.onApp(n)));
       this.unsubs.push(this.eventLease.subscribe(routeKey.involved('SparkApplication', spark.name), (n) => this.onEvent(n)));
+      for (const e of this.eventLease.watch.list()) {
+        if (e.involvedObject?.kind === 'SparkApplication' && e.involvedObject.name === spark.name) this.myEvents.set(eventKey(e), e);
+      }
       const existing = this.sparkLease.watch.get(spark.name, this.namespace);
       if (existing) this.app = existing;
     }
@@ -181,13 +189,10 @@ export class KernelWatcher {
 
   /** The last `n` events about the kernel's pod and SparkApplication, oldest first. */
   recentEvents(n = this.options.maxEvents ?? 10): EventSummary[] {
-    const podName = this.pod?.metadata?.name ?? this.podDeleted?.metadata?.name;
     const uid = this.pod?.metadata?.uid ?? this.podDeleted?.metadata?.uid;
-    const mine = this.eventLease.watch.list().filter((e) => {
+    const mine = [...this.myEvents.values()].filter((e) => {
       const io = e.involvedObject;
-      if (!io) return false;
-      if (io.kind === 'Pod' && io.name === podName) return !uid || !io.uid || io.uid === uid;
-      return io.kind === 'SparkApplication' && io.name === this.sparkName;
+      return !(io?.kind === 'Pod' && uid && io.uid && io.uid !== uid);
     });
     return sortEvents(mine).slice(-n).map(summarize);
   }
@@ -323,8 +328,11 @@ export class KernelWatcher {
 
   private onEvent(n: WatchNotification<EventLike>): void {
     if (this.closed) return;
-    if (n.type === 'added' || n.type === 'modified') {
+    if (n.type === 'deleted') {
+      this.myEvents.delete(eventKey(n.object));
+    } else if (n.type === 'added' || n.type === 'modified') {
       const e = n.object;
+      this.myEvents.set(eventKey(e), e);
       if (e.type === 'Warning') {
         const key = `${e.metadata?.uid ?? e.metadata?.name}:${e.count ?? 1}`;
         if (!this.warningsSeen.has(key)) {
@@ -342,7 +350,13 @@ export class KernelWatcher {
     this.eventUnsub?.();
     this.eventUnsub = undefined;
     this.eventPodName = name;
-    if (name) this.eventUnsub = this.eventLease.subscribe(routeKey.involved('Pod', name), (n) => this.onEvent(n));
+    for (const [k, e] of this.myEvents) if (e.involvedObject?.kind === 'Pod') this.myEvents.delete(k);
+    if (!name) return;
+    this.eventUnsub = this.eventLease.subscribe(routeKey.involved('Pod', name), (n) => this.onEvent(n));
+    // Events recorded before we followed this pod (one scan of the shared cache per pod name).
+    for (const e of this.eventLease.watch.list()) {
+      if (e.involvedObject?.kind === 'Pod' && e.involvedObject.name === name) this.myEvents.set(eventKey(e), e);
+    }
   }
 
   private placement(): KernelPlacement | undefined {
@@ -359,10 +373,9 @@ export class KernelWatcher {
     };
   }
 
+  /** This kernel's events (pod and SparkApplication), maintained from its routed subscriptions. */
   private podEvents(): EventLike[] {
-    const name = this.pod?.metadata?.name;
-    if (!name) return [];
-    return this.eventLease.watch.list().filter((e) => e.involvedObject?.name === name);
+    return [...this.myEvents.values()];
   }
 
   private evaluate(): void {
