@@ -124,3 +124,15 @@ export function waitForOutput(proc: LauncherProcess, pred: (text: string) => boo
     }),
   );
 }
+
+/** Sends bytes, half-closes, and resolves with everything the peer sent before closing. */
+export function sendRawForReply(address: string, data: string): Promise<string> {
+  const [host, port] = address.split(':') as [string, string];
+  return new Promise((resolve, reject) => {
+    let reply = '';
+    const s = connect({ host, port: Number(port) }, () => s.end(data));
+    s.on('data', (c: Buffer) => (reply += c.toString()));
+    s.on('error', reject);
+    s.on('close', () => resolve(reply));
+  });
+}

@@ -1,0 +1,147 @@
+/**
+ * gp's own Python launcher (packages/launcher/kernel-launchers): version 2 payloads, authenticated
+ * comm requests, and the version 1 fallback for reference hosts.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { JupyterKernelClient, repoRoot, testPython } from '@gp/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CommRequestError } from './errors.js';
+import { sendCommRequest } from './comm.js';
+import { ResponseListener } from './listener.js';
+import { killStartedProcesses, recordingLogger, sendRawForReply, startProcess, type LauncherProcess } from './test-helpers.js';
+import type { KernelConnectionInfo } from './types.js';
+
+const launchIpykernel = join(repoRoot, 'packages', 'launcher', 'kernel-launchers', 'python', 'scripts', 'launch_ipykernel.py');
+
+async function launch(
+  listener: ResponseListener,
+  extraArgs: string[] = [],
+  env: Record<string, string> = {},
+): Promise<{ proc: LauncherProcess; info: KernelConnectionInfo }> {
+  const kernelId = randomUUID();
+  const reg = await listener.register(kernelId);
+  const proc = startProcess(
+    testPython(),
+    [launchIpykernel, '--response-address', reg.responseAddress, '--public-key', reg.publicKey, '--kernel-id', kernelId, '--port-range', '0..0', ...extraArgs],
+    env,
+  );
+  const info = await proc.unlessExited(reg.connectionInfo);
+  return { proc, info };
+}
+
+function sleepAndInterruptible(client: JupyterKernelClient): { sleeping: Promise<void>; running: ReturnType<JupyterKernelClient['execute']> } {
+  let started!: () => void;
+  const sleeping = new Promise<void>((r) => (started = r));
+  const running = client.execute('import time\nprint("sleeping", flush=True)\ntime.sleep(60)', {
+    timeoutMs: 50_000,
+    onMessage: (m) => {
+      if (m.header.msg_type === 'stream' && String((m.content as { text?: string }).text).includes('sleeping')) started();
+    },
+  });
+  return { sleeping, running };
+}
+
+describe("gp's Python launcher, payload version 2", () => {
+  const logger = recordingLogger();
+  let listener: ResponseListener;
+  let proc: LauncherProcess;
+  let info: KernelConnectionInfo;
+  let client: JupyterKernelClient;
+
+  beforeAll(async () => {
+    listener = await ResponseListener.start({ ip: '127.0.0.1', port: 0, minVersion: 2, logger });
+    ({ proc, info } = await launch(listener, [], { GP_KERNEL_SHUTDOWN_GRACE: '1' }));
+    client = await JupyterKernelClient.connect(info, { timeoutMs: 60_000 });
+  }, 120_000);
+
+  afterAll(async () => {
+    client?.close();
+    killStartedProcesses();
+    await listener?.close();
+  });
+
+  it('sends version 2 connection information with a comm secret; the kernel is a child of the launcher', () => {
+    expect(info.response_version).toBe(2);
+    expect(Buffer.from(info.comm_secret!, 'base64')).toHaveLength(32);
+    expect(info.pid).not.toBe(proc.child.pid);
+    expect(info.pgid).toBe(proc.child.pid);
+    expect(proc.output()).not.toContain(info.key);
+    expect(proc.output()).not.toContain(info.comm_secret);
+  });
+
+  it('runs code', async () => {
+    await expect(client.execute('1+1')).resolves.toMatchObject({ status: 'ok', result: '2' });
+  });
+
+  it('refuses comm requests that are not authenticated with the secret', async () => {
+    const target = { host: '127.0.0.1', port: info.comm_port! };
+    // A stranger speaking the reference protocol.
+    const reply = await sendRawForReply(`127.0.0.1:${info.comm_port}`, JSON.stringify({ signum: 9 }));
+    expect(reply).toContain('"ok": false');
+    await expect(sendCommRequest(target, { signum: 9 })).rejects.toBeInstanceOf(CommRequestError);
+    await expect(sendCommRequest(target, { signum: 9 }, { secret: randomBytes(32).toString('base64') })).rejects.toThrow(/refused/);
+    // A replayed authenticated message (answering an old challenge) fails too.
+    const forged = JSON.stringify({ body: '{"signum": 9}', mac: '00'.repeat(32) });
+    expect(await sendRawForReply(`127.0.0.1:${info.comm_port}`, forged)).toContain('authentication failed');
+    await expect(client.execute('6*7')).resolves.toMatchObject({ result: '42' });
+  });
+
+  it('is interrupted by an authenticated comm request', async () => {
+    const { sleeping, running } = sleepAndInterruptible(client);
+    await sleeping;
+    await expect(
+      sendCommRequest({ host: '127.0.0.1', port: info.comm_port! }, { signum: 2 }, { secret: info.comm_secret! }),
+    ).resolves.toEqual({ delivered: true, authenticated: true });
+    const result = await running;
+    expect(result.error?.ename).toBe('KeyboardInterrupt');
+    await expect(client.execute('1+2')).resolves.toMatchObject({ result: '3' });
+  }, 60_000);
+
+  it('ends the kernel and itself on an authenticated comm shutdown', async () => {
+    await expect(
+      sendCommRequest({ host: '127.0.0.1', port: info.comm_port! }, { shutdown: 1 }, { secret: info.comm_secret! }),
+    ).resolves.toMatchObject({ delivered: true });
+    const code = await proc.exited;
+    expect(code).not.toBeNull();
+    expect(proc.output()).toContain('shutdown request');
+    expect(() => process.kill(info.pid!, 0)).toThrow();
+  }, 60_000);
+});
+
+describe("gp's Python launcher, payload version 1 (for reference hosts)", () => {
+  let listener: ResponseListener;
+
+  beforeAll(async () => {
+    listener = await ResponseListener.start({ ip: '127.0.0.1', port: 0 });
+  });
+  afterAll(async () => {
+    killStartedProcesses();
+    await listener?.close();
+  });
+
+  it('sends a version 1 payload (pycryptodomex backend) and takes plain comm requests', async () => {
+    const { proc, info } = await launch(listener, ['--response-version', '1'], { GP_LAUNCHER_CRYPTO: 'pycryptodomex' });
+    expect(info.response_version).toBe(1);
+    expect(info.comm_secret).toBeUndefined();
+    const client = await JupyterKernelClient.connect(info, { timeoutMs: 60_000 });
+    try {
+      await expect(client.execute('1+1')).resolves.toMatchObject({ result: '2' });
+      await expect(sendCommRequest({ host: '127.0.0.1', port: info.comm_port! }, { signum: 0 })).resolves.toEqual({ delivered: true, authenticated: false });
+      await expect(sendCommRequest({ host: '127.0.0.1', port: info.comm_port! }, { shutdown: 1 })).resolves.toMatchObject({ delivered: true });
+      await client.shutdown();
+      await expect(proc.exited).resolves.toBe(0);
+    } finally {
+      client.close();
+    }
+  }, 90_000);
+
+  it('fails fast with a clear message on bad arguments', async () => {
+    const missing = startProcess(testPython(), [launchIpykernel, '--kernel-id', 'k']);
+    await expect(missing.exited).resolves.toBe(2);
+    expect(missing.output()).toContain('Missing required argument(s): --response-address, --public-key');
+    const range = startProcess(testPython(), [launchIpykernel, '--kernel-id', 'k', '--response-address', '127.0.0.1:1', '--public-key', 'AAAA', '--port-range', '100..200']);
+    await expect(range.exited).resolves.toBe(2);
+    expect(range.output()).toContain("Invalid --port-range '100..200'");
+  }, 30_000);
+});

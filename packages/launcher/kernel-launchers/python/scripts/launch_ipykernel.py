@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""gp's launcher for IPython kernels (ipykernel), run inside the kernel image.
+
+    python launch_ipykernel.py --kernel-id ID --response-address IP:PORT --public-key KEY \
+        [--port-range 0..0] [--kernel-class-name ipykernel.ipkernel.IPythonKernel] \
+        [--spark-context-initialization-mode lazy|eager|none] [--cluster-type spark|dask|none] \
+        [--response-version 2|1]
+
+The launcher process reports the kernel to the host and serves the comm port; the kernel runs in a
+child process (this script again, with --gp-run-kernel), so a busy kernel still gets interrupts.
+Needs ipykernel, and cryptography (or pycryptodomex). See ../../README.md.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_SEARCH = [_HERE, os.path.normpath(os.path.join(_HERE, "..", "..", "shared", "scripts"))]
+KERNEL_MODE_FLAG = "--gp-run-kernel"
+DEFAULT_KERNEL_CLASS_NAME = "ipykernel.ipkernel.IPythonKernel"
+log = logging.getLogger("launch_ipykernel")
+
+
+# --------------------------------------------------------------------------- kernel process
+
+
+class _SparkPlaceholder:
+    """Stands for ``spark``/``sc`` while the session is built in the background; waits on first use."""
+
+    def __init__(self, name: str, ready: threading.Event, state: dict, namespace: dict) -> None:
+        self._name, self._ready, self._state, self._ns = name, ready, state, namespace
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__") or attr.startswith("_ipython_") or attr.startswith("_repr_"):
+            raise AttributeError(attr)
+        self._ready.wait()
+        if self._state.get("error") is not None:
+            raise RuntimeError(f"Variable '{self._name}' was not initialized: the Spark session failed to start"
+                               ) from self._state["error"]
+        return getattr(self._ns[self._name], attr)
+
+    def __repr__(self) -> str:
+        return f"<{self._name}: Spark session not yet initialized ...>"
+
+
+def initialize_namespace(namespace: dict, cluster_type: str) -> None:
+    if cluster_type == "spark":
+        try:
+            from pyspark.sql import SparkSession  # type: ignore[import-not-found]
+        except ImportError:
+            log.info("A Spark session was requested but pyspark is not installed; no session is created.")
+            return
+        ready = threading.Event()
+        state: dict = {}
+
+        def build() -> None:
+            try:
+                import atexit
+                spark = SparkSession.builder.getOrCreate()
+                atexit.register(spark.stop)
+                state["spark"] = spark
+                namespace.update({"spark": spark, "sc": spark.sparkContext, "sql": spark.sql})
+            except Exception as err:  # reported when a placeholder is used
+                state["error"] = err
+            finally:
+                ready.set()
+
+        spark_placeholder = _SparkPlaceholder("spark", ready, state, namespace)
+
+        def sql(query: str):
+            return spark_placeholder.sql(query)
+
+        namespace.update({"spark": spark_placeholder, "sc": _SparkPlaceholder("sc", ready, state, namespace),
+                          "sql": sql})
+
+        def cancel_spark_jobs(_sig, _frame) -> None:
+            spark = state.get("spark")
+            if spark is not None:
+                try:
+                    spark.sparkContext.cancelAllJobs()
+                except Exception as err:  # noqa: BLE001
+                    log.error("Cancelling Spark jobs on interrupt failed: %s", err)
+
+        signal.signal(signal.SIGUSR2, cancel_spark_jobs)
+        threading.Thread(target=build, name="spark-session", daemon=True).start()
+    elif cluster_type == "dask":
+        import dask_yarn  # type: ignore[import-not-found]
+        namespace["cluster"] = dask_yarn.YarnCluster.from_current()
+
+
+def import_item(name: str):
+    module_name, _, attr = name.rpartition(".")
+    if not module_name:
+        return importlib.import_module(name)
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ImportError(f"No attribute '{attr}' in module '{module_name}'")
+
+
+def kernel_main(argv: list) -> int:
+    import argparse
+    p = argparse.ArgumentParser()
+    p.add_argument("--connection-file", required=True)
+    p.add_argument("--kernel-class-name", default=DEFAULT_KERNEL_CLASS_NAME)
+    p.add_argument("--cluster-type", default="none")
+    args = p.parse_args(argv)
+    # Keep the launcher's folders off the user's import path.
+    sys.path[:] = [x for x in sys.path if os.path.normpath(x or ".") not in _SEARCH]
+
+    from ipykernel.kernelapp import IPKernelApp
+
+    kernel_class = import_item(args.kernel_class_name)
+    namespace: dict = {}
+    initialize_namespace(namespace, args.cluster_type)
+    app = IPKernelApp.instance(kernel_class=kernel_class, user_ns=namespace,
+                               connection_file=args.connection_file, ip="0.0.0.0")  # noqa: S104
+    app.initialize([])
+    app.start()
+    return 0
+
+
+# --------------------------------------------------------------------------- launcher process
+
+
+def launcher_main(argv: list) -> int:
+    for path in reversed(_SEARCH):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    import gp_launcher
+
+    parser = gp_launcher.build_arg_parser("gp launcher for IPython kernels", kernel_class=True)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        gp_launcher.log.warning("Ignoring unknown arguments: %s", " ".join(unknown))
+    gp_launcher.check_required(args)
+    cluster_type = "none" if args.init_mode == "none" else args.cluster_type
+    script = os.path.abspath(__file__)
+
+    def command(connection_file: str) -> list:
+        return [sys.executable, script, KERNEL_MODE_FLAG, "--connection-file", connection_file,
+                "--kernel-class-name", args.kernel_class_name, "--cluster-type", cluster_type]
+
+    return gp_launcher.run(
+        kernel_id=args.kernel_id,
+        response_address=args.response_address,
+        public_key=args.public_key,
+        port_range=args.port_range,
+        response_version=args.response_version,
+        kernel_command=command,
+        spark_interrupt=cluster_type == "spark",
+        # ipykernel exits when this launcher (its parent) dies.
+        extra_env={"JPY_PARENT_PID": str(os.getpid())},
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == KERNEL_MODE_FLAG:
+        logging.basicConfig(format="[%(levelname)1.1s %(asctime)s.%(msecs)03d %(name)s] %(message)s")
+        log.setLevel(logging.INFO)
+        sys.exit(kernel_main(sys.argv[2:]))
+    for _path in reversed(_SEARCH):
+        if _path not in sys.path:
+            sys.path.insert(0, _path)
+    import gp_launcher as _gp
+
+    _gp.main_guard(lambda: launcher_main(sys.argv[1:]))

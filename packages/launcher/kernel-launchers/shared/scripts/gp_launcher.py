@@ -1,0 +1,509 @@
+"""gp kernel launcher support: the part of a kernel image that talks to the gp host.
+
+A launcher built on this module
+  1. picks the kernel's five ZeroMQ ports (within ``--port-range``) and binds its comm port,
+  2. writes a Jupyter connection file and starts the kernel as a child process,
+  3. sends the connection information, encrypted, to the host's ``--response-address``,
+  4. serves the comm port (signals, shutdown) from this process, which never runs user code, so a
+     busy kernel still gets its interrupts,
+  5. exits with the kernel's exit status.
+
+Response payloads (see packages/core/src/protocol/README.md in the gp repository):
+  version 2 (default): RSA-OAEP-SHA256 wraps an AES-256-GCM key; the kernel id is authenticated
+            data; the connection information carries a fresh ``comm_secret`` and every comm request
+            must then be authenticated with it (challenge + HMAC-SHA256).
+  version 1 (``--response-version 1``): the Gateway Provisioners / Enterprise Gateway format
+            (RSA PKCS#1 v1.5 + AES-128-ECB), for hosts that only know it. The comm port then takes
+            the reference's plain, unauthenticated JSON requests, as those hosts send them.
+
+Needs Python 3.9+ and, for the encryption, the ``cryptography`` package (preferred) or
+``pycryptodomex``. Nothing else: no jupyter_client, no pyzmq in this process.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import os
+import random
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from typing import Callable, List, Optional, Tuple
+
+LAUNCHER_VERSION = 2
+COMM_MAC_PREFIX = b"gp-comm-v2\n"
+RESPONSE_V2_AAD_PREFIX = "gp-response-v2\n"
+MAX_COMM_REQUEST_BYTES = 4096
+COMM_CONNECTION_TIMEOUT = 5.0
+
+_level = os.getenv("LOG_LEVEL", "INFO")
+logging.basicConfig(
+    format="[%(levelname)1.1s %(asctime)s.%(msecs)03d %(name)s] %(message)s",
+    datefmt="%Y-%m-%d %H:%M:%S",
+)
+log = logging.getLogger("gp_launcher")
+log.setLevel(int(_level) if _level.isdigit() else _level.upper())
+
+
+class LauncherError(RuntimeError):
+    """A launch cannot proceed; the message says what to fix."""
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def build_arg_parser(description: str, kernel_class: bool) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--response-address", dest="response_address", metavar="<ip>:<port>",
+                   help="where to send the connection information (required)")
+    p.add_argument("--kernel-id", dest="kernel_id", help="the kernel's id (required)")
+    p.add_argument("--public-key", dest="public_key",
+                   help="the host's RSA public key, base64 DER SubjectPublicKeyInfo (required)")
+    p.add_argument("--port-range", dest="port_range", default="0..0", metavar="<lower>..<upper>",
+                   help="ports the kernel may use; 0..0 means any (default)")
+    p.add_argument("--spark-context-initialization-mode", dest="init_mode", default="none",
+                   choices=["lazy", "eager", "none"], help="Spark session creation (default none)")
+    p.add_argument("--cluster-type", dest="cluster_type", default="spark", choices=["spark", "dask", "none"],
+                   help="the cluster to initialize when a Spark mode is set (default spark)")
+    p.add_argument("--response-version", dest="response_version", type=int, choices=[1, 2],
+                   default=int(os.getenv("RESPONSE_VERSION", os.getenv("GP_RESPONSE_VERSION", "2")) or 2),
+                   help="payload version: 2 (gp hosts, default) or 1 (Gateway Provisioners / Enterprise Gateway)")
+    p.add_argument("--transport-encryption", dest="transport_encryption", default=None,
+                   help="accepted for compatibility; CurveZMQ provisioning is not supported by this launcher")
+    if kernel_class:
+        p.add_argument("--kernel-class-name", dest="kernel_class_name",
+                       default="ipykernel.ipkernel.IPythonKernel",
+                       help="the kernel class (default ipykernel.ipkernel.IPythonKernel)")
+    return p
+
+
+def check_required(args: argparse.Namespace) -> None:
+    missing = [f"--{n.replace('_', '-')}" for n in ("response_address", "kernel_id", "public_key")
+               if not getattr(args, n)]
+    if missing:
+        raise LauncherError(f"Missing required argument(s): {', '.join(missing)}.")
+    if args.transport_encryption and args.transport_encryption.strip().lower() == "required":
+        raise LauncherError("--transport-encryption required is not supported by gp's launcher.")
+
+
+def parse_port_range(port_range: Optional[str]) -> Tuple[int, int]:
+    if not port_range or port_range.strip() in ("", "0..0"):
+        return 0, 0
+    min_size = int(os.getenv("MIN_PORT_RANGE_SIZE", os.getenv("EG_MIN_PORT_RANGE_SIZE", "1000")))
+    try:
+        lower_s, upper_s = port_range.split("..")
+        lower, upper = int(lower_s), int(upper_s)
+    except ValueError:
+        raise LauncherError(f"Invalid --port-range '{port_range}': expected <lower>..<upper>, e.g. 40000..41000.")
+    if not (0 < lower < upper < 65536):
+        raise LauncherError(f"Invalid --port-range '{port_range}': expected 0 < lower < upper < 65536.")
+    if upper - lower < min_size:
+        raise LauncherError(f"Invalid --port-range '{port_range}': it must span at least {min_size} ports "
+                            f"(MIN_PORT_RANGE_SIZE).")
+    return lower, upper
+
+
+def parse_response_address(address: str) -> Tuple[str, int]:
+    host, sep, port = address.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host:
+        raise LauncherError(f"Invalid --response-address '{address}': expected <ip>:<port>.")
+    try:
+        port_n = int(port)
+    except ValueError:
+        raise LauncherError(f"Invalid --response-address '{address}': the port is not a number.")
+    if not 0 < port_n < 65536:
+        raise LauncherError(f"Invalid --response-address '{address}': the port is out of range.")
+    return host, port_n
+
+
+# --------------------------------------------------------------------------- ports
+
+
+def _bind_in_range(lower: int, upper: int) -> socket.socket:
+    retries = int(os.getenv("MAX_PORT_RANGE_RETRIES", "5"))
+    attempt = 0
+    while True:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        port = 0 if upper == 0 else random.randint(lower, upper)
+        try:
+            sock.bind(("0.0.0.0", port))  # noqa: S104 - the kernel is reached from outside its pod
+            return sock
+        except OSError as err:
+            sock.close()
+            attempt += 1
+            if attempt > retries:
+                raise LauncherError(f"No free port within {lower}..{upper} after {retries} retries: {err}")
+
+
+def select_ports(lower: int, upper: int) -> Tuple[List[int], socket.socket]:
+    """Five ports for the kernel (released for it to bind) and the comm socket (kept bound)."""
+    socks = [_bind_in_range(lower, upper) for _ in range(5)]
+    comm = _bind_in_range(lower, upper)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports, comm
+
+
+def write_connection_file(kernel_id: str, ports: List[int]) -> Tuple[str, dict]:
+    info = {
+        "shell_port": ports[0],
+        "iopub_port": ports[1],
+        "stdin_port": ports[2],
+        "hb_port": ports[3],
+        "control_port": ports[4],
+        "ip": "0.0.0.0",  # noqa: S104
+        "key": str(uuid.uuid4()),
+        "transport": "tcp",
+        "signature_scheme": "hmac-sha256",
+        "kernel_name": "",
+    }
+    fd, path = tempfile.mkstemp(suffix=".json", prefix=f"kernel-{kernel_id}_")
+    with os.fdopen(fd, "w") as f:  # mkstemp creates it 0600
+        json.dump(info, f, indent=2)
+    return path, info
+
+
+# --------------------------------------------------------------------------- payloads
+
+
+class _CryptographyBackend:
+    name = "cryptography"
+
+    def __init__(self) -> None:
+        from cryptography.hazmat.primitives import hashes, padding, serialization  # noqa: F401
+        from cryptography.hazmat.primitives.asymmetric import padding as asym  # noqa: F401
+        from cryptography.hazmat.primitives.ciphers import Cipher  # noqa: F401
+
+    def _public_key(self, der: bytes):
+        from cryptography.hazmat.primitives import serialization
+        return serialization.load_der_public_key(der)
+
+    def v1(self, der: bytes, aes_key: bytes, plaintext: bytes) -> Tuple[bytes, bytes]:
+        from cryptography.hazmat.primitives import padding
+        from cryptography.hazmat.primitives.asymmetric import padding as asym
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+        padder = padding.PKCS7(128).padder()
+        padded = padder.update(plaintext) + padder.finalize()
+        enc = Cipher(algorithms.AES(aes_key), modes.ECB()).encryptor()  # noqa: S305 - the v1 wire format
+        body = enc.update(padded) + enc.finalize()
+        return self._public_key(der).encrypt(aes_key, asym.PKCS1v15()), body
+
+    def v2(self, der: bytes, aes_key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> Tuple[bytes, bytes]:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding as asym
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        wrapped = self._public_key(der).encrypt(
+            aes_key, asym.OAEP(mgf=asym.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
+        return wrapped, AESGCM(aes_key).encrypt(nonce, plaintext, aad)
+
+
+class _CryptodomeBackend:
+    name = "pycryptodomex"
+
+    def __init__(self) -> None:
+        from Cryptodome.Cipher import AES  # noqa: F401
+
+    def v1(self, der: bytes, aes_key: bytes, plaintext: bytes) -> Tuple[bytes, bytes]:
+        from Cryptodome.Cipher import AES, PKCS1_v1_5
+        from Cryptodome.PublicKey import RSA
+        from Cryptodome.Util.Padding import pad
+        body = AES.new(aes_key, AES.MODE_ECB).encrypt(pad(plaintext, 16))
+        return PKCS1_v1_5.new(RSA.import_key(der)).encrypt(aes_key), body
+
+    def v2(self, der: bytes, aes_key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> Tuple[bytes, bytes]:
+        from Cryptodome.Cipher import AES, PKCS1_OAEP
+        from Cryptodome.Hash import SHA256
+        from Cryptodome.PublicKey import RSA
+        wrapped = PKCS1_OAEP.new(RSA.import_key(der), hashAlgo=SHA256).encrypt(aes_key)
+        cipher = AES.new(aes_key, AES.MODE_GCM, nonce=nonce, mac_len=16)
+        cipher.update(aad)
+        body, tag = cipher.encrypt_and_digest(plaintext)
+        return wrapped, body + tag
+
+
+def crypto_backend():
+    """``cryptography`` if importable, else ``pycryptodomex`` (GP_LAUNCHER_CRYPTO forces one)."""
+    wanted = os.getenv("GP_LAUNCHER_CRYPTO", "").strip().lower()
+    candidates = [_CryptographyBackend, _CryptodomeBackend]
+    if wanted:
+        candidates = [c for c in candidates if c.name == wanted]
+    for backend in candidates:
+        try:
+            return backend()
+        except ImportError:
+            continue
+    raise LauncherError("No cryptography library: install 'cryptography' (preferred) or 'pycryptodomex' in the "
+                        "kernel image.")
+
+
+def encode_payload(version: int, info: dict, kernel_id: str, public_key_b64: str) -> bytes:
+    backend = crypto_backend()
+    try:
+        der = base64.b64decode(public_key_b64, validate=True)
+    except ValueError:
+        raise LauncherError("Invalid --public-key: expected base64 (a PEM body without header lines).")
+    plaintext = json.dumps(info).encode("utf-8")
+    if version == 1:
+        wrapped, body = backend.v1(der, os.urandom(16), plaintext)
+        envelope = {"version": 1, "key": base64.b64encode(wrapped).decode(),
+                    "conn_info": base64.b64encode(body).decode()}
+    else:
+        nonce = os.urandom(12)
+        aad = (RESPONSE_V2_AAD_PREFIX + kernel_id).encode("utf-8")
+        wrapped, body = backend.v2(der, os.urandom(32), nonce, plaintext, aad)
+        envelope = {"version": 2, "kernel_id": kernel_id, "key": base64.b64encode(wrapped).decode(),
+                    "nonce": base64.b64encode(nonce).decode(), "conn_info": base64.b64encode(body).decode()}
+    log.debug("Response payload version %s encrypted with %s", version, backend.name)
+    return base64.b64encode(json.dumps(envelope).encode("utf-8"))
+
+
+def send_payload(address: str, payload: bytes) -> None:
+    host, port = parse_response_address(address)
+    deadline = time.monotonic() + float(os.getenv("GP_RESPONSE_CONNECT_TIMEOUT", "60"))
+    delay = 0.25
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=30) as s:
+                s.sendall(payload)
+                s.shutdown(socket.SHUT_WR)
+                # Wait for the host to close: the payload is then fully read.
+                while s.recv(1024):
+                    pass
+            return
+        except OSError as err:
+            if time.monotonic() + delay > deadline:
+                raise LauncherError(f"Could not send the connection information to {address}: {err}")
+            log.warning("Response address %s not reachable (%s); retrying", address, err)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+# --------------------------------------------------------------------------- comm port
+
+
+class CommServer:
+    """Serves the comm port: ``{"signum": n}`` and ``{"shutdown": 1}`` requests from the host.
+
+    With a secret (payload version 2) every request must answer a fresh challenge:
+    launcher → ``{"gp_comm":2,"nonce":N}\\n``; host → ``{"body":B,"mac":hex(HMAC-SHA256(secret,
+    "gp-comm-v2\\n"+N+"\\n"+B))}`` then EOF; launcher → ``{"ok":true}`` or ``{"ok":false,"error":...}``.
+    Without a secret (version 1) requests are the reference's plain JSON, read until EOF.
+    """
+
+    def __init__(self, sock: socket.socket, secret: Optional[bytes],
+                 on_signal: Callable[[int], None], on_shutdown: Callable[[], None]) -> None:
+        self.sock = sock
+        self.secret = secret
+        self.on_signal = on_signal
+        self.on_shutdown = on_shutdown
+        self.stopped = threading.Event()
+
+    def start(self) -> None:
+        self.sock.listen(16)
+        self.sock.settimeout(0.5)
+        threading.Thread(target=self._serve, name="gp-comm", daemon=True).start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, addr = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            threading.Thread(target=self._handle, args=(conn, addr), daemon=True).start()
+
+    @staticmethod
+    def _read_all(conn: socket.socket) -> bytes:
+        data = b""
+        while True:
+            chunk = conn.recv(1024)
+            if not chunk:
+                return data
+            data += chunk
+            if len(data) > MAX_COMM_REQUEST_BYTES:
+                raise ValueError("request too large")
+
+    def _handle(self, conn: socket.socket, addr) -> None:
+        conn.settimeout(COMM_CONNECTION_TIMEOUT)
+        try:
+            if self.secret is None:
+                request = json.loads(self._read_all(conn).decode("utf-8") or "null")
+                if isinstance(request, dict):
+                    self._dispatch(request, addr)
+                return
+            nonce = base64.b64encode(secrets.token_bytes(32)).decode()
+            conn.sendall(json.dumps({"gp_comm": 2, "nonce": nonce}).encode() + b"\n")
+            raw = self._read_all(conn)
+            ok, error, request = self._verify(raw, nonce)
+            if not ok:
+                log.warning("Refused an unauthenticated comm request from %s: %s", addr[0], error)
+                conn.sendall(json.dumps({"ok": False, "error": error}).encode())
+                return
+            conn.sendall(json.dumps({"ok": True}).encode())
+            self._dispatch(request, addr)
+        except (OSError, ValueError) as err:
+            log.warning("Comm connection from %s failed: %s", addr[0], err)
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def _verify(self, raw: bytes, nonce: str):
+        try:
+            msg = json.loads(raw.decode("utf-8"))
+            body, mac = msg["body"], msg["mac"]
+            if not isinstance(body, str) or not isinstance(mac, str):
+                raise ValueError
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            return False, "authentication required", None
+        assert self.secret is not None
+        want = hmac.new(self.secret, COMM_MAC_PREFIX + nonce.encode() + b"\n" + body.encode("utf-8"),
+                        hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(want, mac):
+            return False, "authentication failed", None
+        try:
+            request = json.loads(body)
+        except ValueError:
+            return False, "malformed request", None
+        if not isinstance(request, dict):
+            return False, "malformed request", None
+        return True, None, request
+
+    def _dispatch(self, request: dict, addr) -> None:
+        if request.get("signum") is not None:
+            try:
+                signum = int(request["signum"])
+            except (TypeError, ValueError):
+                log.warning("Ignored comm request with a bad signal number from %s", addr[0])
+                return
+            if not 0 <= signum <= 64:
+                log.warning("Ignored comm request with signal %s from %s", signum, addr[0])
+                return
+            if signum != 0:
+                log.info("Comm request: signal %s", signum)
+            self.on_signal(signum)
+        if request.get("shutdown"):
+            log.info("Comm request: shutdown")
+            self.on_shutdown()
+
+
+# --------------------------------------------------------------------------- supervision
+
+
+def run(kernel_id: str, response_address: str, public_key: str, port_range: str, response_version: int,
+        kernel_command: Callable[[str], List[str]], spark_interrupt: bool = False,
+        extra_env: Optional[dict] = None) -> int:
+    """Starts the kernel, reports it to the host and serves its comm port until it exits."""
+    lower, upper = parse_port_range(port_range)
+    crypto_backend()  # fail before starting anything when the image lacks a crypto library
+    ports, comm_sock = select_ports(lower, upper)
+    connection_file, info = write_connection_file(kernel_id, ports)
+    log.info("Connection file %s; comm port %s", connection_file, comm_sock.getsockname()[1])
+
+    env = dict(os.environ)
+    env.update(extra_env or {})
+    env.pop("GP_LAUNCHER_CRYPTO", None)
+    cmd = kernel_command(connection_file)
+    log.info("Starting kernel: %s", " ".join(cmd))
+    kernel = subprocess.Popen(cmd, env=env)
+    shutdown_requested = threading.Event()
+
+    def signal_kernel(signum: int) -> None:
+        if kernel.poll() is not None:
+            return
+        try:
+            if signum != 0:
+                os.kill(kernel.pid, signum)
+            if signum == signal.SIGINT and spark_interrupt:
+                os.kill(kernel.pid, signal.SIGUSR2)
+        except ProcessLookupError:
+            pass
+
+    def forward(signum, _frame) -> None:
+        signal_kernel(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGHUP, forward)
+    # Interrupts reach the kernel through the comm port (or a signal to the process group).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    secret = secrets.token_bytes(32) if response_version == 2 else None
+    server = CommServer(comm_sock, secret, signal_kernel, shutdown_requested.set)
+    server.start()
+
+    payload_info = dict(info)
+    payload_info.update({
+        "pid": kernel.pid,
+        "pgid": os.getpgid(0),
+        "comm_port": comm_sock.getsockname()[1],
+        "kernel_id": kernel_id,
+    })
+    if secret is not None:
+        payload_info["comm_secret"] = base64.b64encode(secret).decode()
+    try:
+        send_payload(response_address, encode_payload(response_version, payload_info, kernel_id, public_key))
+        log.info("Connection information sent to %s (payload version %s)", response_address, response_version)
+    except LauncherError:
+        kernel.terminate()
+        server.stop()
+        raise
+    finally:
+        payload_info.clear()
+
+    grace = float(os.getenv("GP_KERNEL_SHUTDOWN_GRACE", "5"))
+    stopping_since: Optional[float] = None
+    term_sent = False
+    while kernel.poll() is None:
+        if shutdown_requested.is_set():
+            if stopping_since is None:
+                stopping_since = time.monotonic()
+                server.stop()
+            waited = time.monotonic() - stopping_since
+            if waited >= grace and not term_sent:
+                log.info("Kernel still running %.0fs after the shutdown request; terminating it", grace)
+                term_sent = True
+                signal_kernel(signal.SIGTERM)
+            elif waited >= 2 * grace and term_sent:
+                log.warning("Kernel ignored SIGTERM; killing it")
+                kernel.kill()
+        try:
+            kernel.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            pass
+    server.stop()
+    try:
+        os.remove(connection_file)
+    except OSError:
+        pass
+    code = kernel.returncode
+    log.info("Kernel exited with status %s", code)
+    return code if code >= 0 else 128 - code
+
+
+def main_guard(fn: Callable[[], int]) -> None:
+    try:
+        sys.exit(fn())
+    except LauncherError as err:
+        log.error("%s", err)
+        sys.exit(2)
