@@ -24,6 +24,10 @@ export default defineConfig([
     sourcemap: false,
     noExternal: ['@gp/core', '@gp/rbac', 'yargs', /^yargs\//],
     external: ['@gp/launcher', '@gp/templates'],
+    // Bundled CommonJS dependencies (yaml, loaded only for YAML config files) need a real `require`.
+    banner: {
+      js: "import { createRequire as __gpCreateRequire } from 'node:module'; const require = __gpCreateRequire(import.meta.url);",
+    },
     esbuildOptions(options) {
       options.conditions = ['@gp/source', 'module', 'import', 'node'];
     },

@@ -31,7 +31,7 @@ export async function main(args: readonly string[], io: MainIo = {}): Promise<nu
   const first = args[0];
   if (first === undefined || first === '--help' || first === '-h' || first === '--help-all') {
     if (first === undefined) {
-      stderrLine(`No subcommand specified. Must specify one of: ${JSON.stringify(COMMANDS.map((c) => c.name)).replace(/"/g, "'")}`);
+      stderrLine(`No subcommand specified. Must specify one of: [${COMMANDS.map((c) => `'${c.name}'`).join(', ')}]`);
       stderrLine('');
       stderrLine(topLevelHelp(prog));
       return 1;

@@ -31,7 +31,9 @@ export async function loadConfigFile(path: string, via: ValueSource = { kind: 'f
   try {
     if (ext === '.json') return { path, data: text.trim() === '' ? {} : (JSON.parse(text) as unknown) };
     // YAML support is loaded only when a YAML file is used, to keep CLI startup fast.
-    const { parse } = await import('yaml');
+    const mod = (await import('yaml')) as typeof import('yaml') & { default?: typeof import('yaml') };
+    // Bundlers may expose the CommonJS build only as `default`.
+    const parse = typeof mod.parse === 'function' ? mod.parse : mod.default!.parse;
     return { path, data: (parse(text) as unknown) ?? {} };
   } catch (error) {
     const message = (error as Error).message.split('\n')[0];

@@ -15,13 +15,13 @@ export class MissingResourceError extends GpError {
   }
 }
 
-const require = createRequire(import.meta.url);
+const resolver = createRequire(import.meta.url);
 
 export function launcherScriptPath(name: ScriptName): string {
   const specifier = `@gp/launcher/scripts/${name}`;
   let path: string | undefined;
   try {
-    path = require.resolve(specifier);
+    path = resolver.resolve(specifier);
   } catch {
     path = undefined;
   }
@@ -37,7 +37,7 @@ export function launcherScriptPath(name: ScriptName): string {
 export function templatePath(name: TemplateName): string {
   let root: string | undefined;
   try {
-    root = dirname(require.resolve('@gp/templates/package.json'));
+    root = dirname(resolver.resolve('@gp/templates/package.json'));
   } catch {
     root = undefined;
   }
@@ -53,7 +53,7 @@ export function templatePath(name: TemplateName): string {
 
 /** This package's root (where `assets/` is), from `src/install` or from `dist/`. */
 function packageRoot(): string {
-  return dirname(require.resolve('@gp/spec-cli/package.json'));
+  return dirname(resolver.resolve('@gp/spec-cli/package.json'));
 }
 
 export function logoPath(kind: LogoKind): string {

@@ -1,0 +1,328 @@
+/**
+ * End-to-end: runs the built `k8s-spec` executable as a user would, and checks the result with the real
+ * `jupyter kernelspec list --json` from the project's venv. Builds the bin first when it is missing or
+ * older than the sources.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { testPythonBin } from '@gp/testkit';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = join(pkgDir, 'dist', 'bin', 'k8s-spec.js');
+const require = createRequire(import.meta.url);
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function launcherBuilt(): boolean {
+  try {
+    return existsSync(require.resolve('@gp/launcher/scripts/launch_kubernetes.mjs')) && existsSync(require.resolve('@gp/launcher/scripts/launch_custom_resource.mjs'));
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(() => {
+  if (!launcherBuilt()) execFileSync('pnpm', ['--filter', '@gp/launcher', 'build'], { cwd: pkgDir, stdio: 'pipe', timeout: 300_000 });
+  if (!existsSync(bin) || statSync(bin).mtimeMs < newestMtime(join(pkgDir, 'src'))) {
+    execFileSync('pnpm', ['exec', 'tsup'], { cwd: pkgDir, stdio: 'pipe', timeout: 300_000 });
+  }
+  expect(existsSync(bin), `the k8s-spec bin was not built at ${bin}`).toBe(true);
+}, 600_000);
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function tempHome(): { root: string; env: NodeJS.ProcessEnv } {
+  const root = mkdtempSync(join(tmpdir(), 'gp-e2e-'));
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: join(root, 'home'),
+    JUPYTER_CONFIG_DIR: join(root, 'config'),
+    JUPYTER_DATA_DIR: join(root, 'data'),
+  };
+  return { root, env };
+}
+
+function k8sSpec(args: string[], env: NodeJS.ProcessEnv, cwd?: string): Run {
+  const r = spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', ...(cwd ? { cwd } : {}) });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function listFiles(dir: string, base = ''): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listFiles(join(dir, e.name), `${base}${e.name}/`) : [`${base}${e.name}`],
+  ).sort();
+}
+
+const LOG_LINE = /^\[([DIWEC]) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (\w+)\] (.*)$/;
+
+describe('k8s-spec install (built bin)', () => {
+  it('installs the default spec with the reference layout, kernel.json and log lines', () => {
+    const { root, env } = tempHome();
+    const r = k8sSpec(['install', '--prefix', join(root, 'p')], env);
+    expect(r.stderr).not.toMatch(/\[E /);
+    expect(r.status).toBe(0);
+    const dir = join(root, 'p', 'share', 'jupyter', 'kernels', 'k8s_python');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.map((l) => LOG_LINE.exec(l)?.slice(1))).toEqual([
+      ['I', 'K8sSpecInstaller', "Installing kernel specification for 'Kubernetes Python'"],
+      ['I', 'K8sSpecInstaller', `Installed kernelspec k8s_python in ${dir}`],
+    ]);
+    expect(listFiles(dir)).toEqual(['kernel.json', 'logo-64x64.png', 'scripts/kernel-pod.yaml.j2', 'scripts/launch_kubernetes.mjs']);
+    const text = readFileSync(join(dir, 'kernel.json'), 'utf8');
+    expect(text.endsWith('}\n')).toBe(true);
+    const json = JSON.parse(text);
+    expect(Object.keys(json)).toEqual(['argv', 'env', 'display_name', 'language', 'interrupt_mode', 'metadata']);
+    expect(json.argv).toEqual([
+      'node', `${dir}/scripts/launch_kubernetes.mjs`, '--kernel-id', '{kernel_id}', '--port-range', '{port_range}',
+      '--response-address', '{response_address}', '--public-key', '{public_key}', '--kernel-class-name', 'ipykernel.ipkernel.IPythonKernel',
+    ]);
+    expect(json.metadata).toEqual({
+      debugger: true,
+      kernel_provisioner: { provisioner_name: 'kubernetes-provisioner', config: { image_name: 'elyra/kernel-py:3.2.3', launch_timeout: 30 } },
+    });
+    expect(readFileSync(join(dir, 'scripts', 'launch_kubernetes.mjs'))).toEqual(readFileSync(require.resolve('@gp/launcher/scripts/launch_kubernetes.mjs')));
+    const png = readFileSync(join(dir, 'logo-64x64.png'));
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([64, 64]);
+  });
+
+  it('installs --crd --spark as the Spark Operator spec', () => {
+    const { root, env } = tempHome();
+    const r = k8sSpec(['install', '--crd', '--spark', '--prefix', join(root, 'p')], env);
+    expect(r.status).toBe(0);
+    const dir = join(root, 'p', 'share', 'jupyter', 'kernels', 'k8s_python_spark_operator');
+    expect(r.stderr).toContain("Installing kernel specification for 'Kubernetes Spark Operator'");
+    expect(listFiles(dir)).toEqual(['kernel.json', 'logo-64x64.png', 'scripts/launch_custom_resource.mjs', 'scripts/sparkoperator.k8s.io-v1beta2.yaml.j2']);
+    const json = JSON.parse(readFileSync(join(dir, 'kernel.json'), 'utf8'));
+    expect(json.argv.slice(0, 2)).toEqual(['node', `${dir}/scripts/launch_custom_resource.mjs`]);
+    expect(json.argv).toContain('--spark-context-initialization-mode');
+    expect(json.metadata.kernel_provisioner.provisioner_name).toBe('spark-operator-provisioner');
+  });
+
+  it('--user follows JUPYTER_DATA_DIR; precedence is config file < env < flag', () => {
+    const { root, env } = tempHome();
+    mkdirSync(env.JUPYTER_CONFIG_DIR!, { recursive: true });
+    writeFileSync(join(env.JUPYTER_CONFIG_DIR!, 'jupyter_k8s_spec_config.yaml'), 'BaseSpecApp:\n  port_range: 40000..41000\n  launch_timeout: 11\nimage_name: from/file:1\nkernel_name: from_file\n');
+    const r = k8sSpec(['install', '--user', '--image-name', 'from/flag:1'], { ...env, GP_LAUNCH_TIMEOUT: '22', GP_IMAGE_NAME: 'from/env:1' });
+    expect(r.stderr).not.toMatch(/\[E /);
+    expect(r.status).toBe(0);
+    const json = JSON.parse(readFileSync(join(root, 'data', 'kernels', 'from_file', 'kernel.json'), 'utf8'));
+    expect(json.metadata.kernel_provisioner.config).toEqual({ image_name: 'from/flag:1', port_range: '40000..41000', launch_timeout: 22 });
+  });
+
+  it('--config FILE (JSON) and --sys-prefix (VIRTUAL_ENV)', () => {
+    const { root, env } = tempHome();
+    const cfg = join(root, 'c.json');
+    writeFileSync(cfg, JSON.stringify({ K8sSpecInstaller: { spark: true, language: 'r' }, authorized_users: ['bob', 'al'] }));
+    const venv = join(root, 'venv');
+    const r = k8sSpec(['install', '--config', cfg, '--sys-prefix'], { ...env, VIRTUAL_ENV: venv });
+    expect(r.status).toBe(0);
+    const dir = join(venv, 'share', 'jupyter', 'kernels', 'k8s_r_spark');
+    expect(listFiles(dir)).toEqual(['bin/run.sh', 'kernel.json', 'logo-64x64.png', 'scripts/kernel-pod.yaml.j2', 'scripts/launch_kubernetes.mjs']);
+    expect(statSync(join(dir, 'bin', 'run.sh')).mode & 0o111).toBe(0o111);
+    expect(JSON.parse(readFileSync(join(dir, 'kernel.json'), 'utf8')).metadata.kernel_provisioner.config.authorized_users).toEqual(['bob', 'al']);
+  });
+
+  it('refuses an existing spec without --replace and swaps it with --replace', () => {
+    const { root, env } = tempHome();
+    const prefix = join(root, 'p');
+    const kernels = join(prefix, 'share', 'jupyter', 'kernels');
+    expect(k8sSpec(['install', '--prefix', prefix], env).status).toBe(0);
+    const again = k8sSpec(['install', '--prefix', prefix, '--launch-timeout', '99'], env);
+    expect(again.status).not.toBe(0);
+    expect(again.stderr.trim().split('\n')).toHaveLength(1);
+    expect(again.stderr).toMatch(/\[E .* K8sSpecInstaller\] A kernel specification exists at '.*k8s_python' and '--replace' has not been specified/);
+    expect(JSON.parse(readFileSync(join(kernels, 'k8s_python', 'kernel.json'), 'utf8')).metadata.kernel_provisioner.config.launch_timeout).toBe(30);
+    const replaced = k8sSpec(['install', '--prefix', prefix, '--launch-timeout', '99', '--replace'], env);
+    expect(replaced.status).toBe(0);
+    expect(JSON.parse(readFileSync(join(kernels, 'k8s_python', 'kernel.json'), 'utf8')).metadata.kernel_provisioner.config.launch_timeout).toBe(99);
+    expect(readdirSync(kernels)).toEqual(['k8s_python']);
+  });
+
+  it.each([
+    [['--kernel-name', 'bad*name'], /Invalid value "bad\*name" for --kernel-name \(from command-line flag --kernel-name\)/],
+    [['--port-range', 'abc'], /Invalid value "abc" for --port-range \(from command-line flag --port-range\): expected LOW\.\.HIGH/],
+    [['--port-range', '1..2'], /"1\.\.2" for --port-range/],
+    [['--language', 'julia'], /"julia" for --language.*'Python', 'R', 'Scala'/],
+    [['--spark-init-mode', 'sometimes'], /"sometimes" for --spark-init-mode/],
+    [['--launch-timeout', '0'], /"0" for --launch-timeout.*greater than 0/],
+    [['--log-level', 'LOUD'], /"LOUD" for --log-level/],
+    [['--frobnicate'], /Unknown argument: frobnicate/],
+    [['extra'], /Unknown argument: extra/],
+    [['--crd'], /--crd.*combined with --spark/],
+    [['--tensorflow', '--language', 'R'], /TensorFlow kernels are Python kernels/],
+    [['--user', '--prefix', 'x'], /--prefix together with --user/],
+    [['--config', '/nonexistent/c.yaml'], /"\/nonexistent\/c\.yaml" for config \(from command-line flag --config\).*no such file/],
+    [['--K8sSpecInstaller.bogus=1'], /K8sSpecInstaller\.bogus/],
+  ])('bad input %j: exits non-zero with one line and writes nothing', (args, message) => {
+    const { root, env } = tempHome();
+    const r = k8sSpec(['install', '--prefix', join(root, 'p'), ...args], env, root);
+    expect(r.status).not.toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(LOG_LINE);
+    expect(lines[0]).toMatch(message);
+    expect(r.stdout).toBe('');
+    expect(existsSync(join(root, 'p'))).toBe(false);
+    expect(existsSync(join(root, 'x'))).toBe(false);
+  });
+
+  it('bad env values name the variable', () => {
+    const { root, env } = tempHome();
+    const r = k8sSpec(['install', '--prefix', join(root, 'p')], { ...env, GP_PORT_RANGE: '5..6' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/"5\.\.6" for port-range \(from environment variable GP_PORT_RANGE\)/);
+    expect(existsSync(join(root, 'p'))).toBe(false);
+  });
+
+  it('prints help to stdout and exits 0; no subcommand exits 1', () => {
+    const { env } = tempHome();
+    const help = k8sSpec(['install', '--help'], env);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Creates a Jupyter kernel specification/);
+    expect(help.stdout).toContain('--port-range=<LOW..HIGH>');
+    const all = k8sSpec(['install', '--help-all'], env);
+    expect(all.stdout).toContain('K8sSpecInstaller(BaseSpecSparkApp) options');
+    const none = k8sSpec([], env);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toContain("No subcommand specified. Must specify one of: ['install', 'rbac']");
+    const unknown = k8sSpec(['frob'], env);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(/Unknown subcommand 'frob'/);
+  });
+});
+
+describe('run.sh of --spark specs', () => {
+  it('renders the pod template with the launcher and execs spark-submit with its options', () => {
+    const { root, env } = tempHome();
+    const prefix = join(root, 'p');
+    expect(k8sSpec(['install', '--spark', '--prefix', prefix, '--extra-spark-opts', '--conf x.y=1'], env).status).toBe(0);
+    const dir = join(prefix, 'share', 'jupyter', 'kernels', 'k8s_python_spark');
+    const json = JSON.parse(readFileSync(join(dir, 'kernel.json'), 'utf8'));
+    // A fake launcher (records its args, writes the pod template and spark opts) and a fake spark-submit.
+    writeFileSync(
+      join(dir, 'scripts', 'launch_kubernetes.mjs'),
+      `import { writeFileSync } from 'node:fs';
+const a = process.argv.slice(2);
+writeFileSync(process.env.FAKE_LAUNCHER_ARGS, JSON.stringify(a));
+const tpl = a[a.indexOf('--pod-template') + 1];
+writeFileSync(tpl, 'kind: Pod\\n');
+writeFileSync(a[a.indexOf('--spark-opts-out') + 1], '--conf spark.kubernetes.driver.podTemplateFile=' + tpl + ' --conf spark.kubernetes.executor.podTemplateFile=' + tpl + ' --conf spark.driver.cores=2');
+`,
+    );
+    const sparkHome = join(root, 'spark');
+    mkdirSync(join(sparkHome, 'bin'), { recursive: true });
+    writeFileSync(join(sparkHome, 'bin', 'spark-submit'), '#!/usr/bin/env bash\nfor a in "$@"; do printf "%s\\n" "$a"; done > "$FAKE_SUBMIT_ARGS"\n');
+    chmodSync(join(sparkHome, 'bin', 'spark-submit'), 0o755);
+    const kernelArgs = json.argv.slice(1).map((a: string) =>
+      ({ '{kernel_id}': 'k-1', '{response_address}': '10.0.0.1:8877', '{public_key}': 'PUBKEY', '{port_range}': '0..0' })[a] ?? a,
+    );
+    const substitute = (v: string) => v.replace(/\$\{(\w+)\}/g, (m, n: string) => ({ KERNEL_ID: 'k-1', KERNEL_USERNAME: 'alice', KERNEL_NAMESPACE: 'ns1' })[n] ?? m);
+    const runEnv: NodeJS.ProcessEnv = {
+      ...env,
+      ...Object.fromEntries(Object.entries(json.env as Record<string, string>).map(([k, v]) => [k, substitute(v)])),
+      SPARK_HOME: sparkHome,
+      KERNEL_ID: 'k-1',
+      KERNEL_USERNAME: 'alice',
+      KERNEL_IMAGE: 'img:1',
+      KERNEL_EXECUTOR_IMAGE: 'img:2',
+      KERNEL_SERVICE_ACCOUNT_NAME: 'sa',
+      KUBERNETES_SERVICE_HOST: '10.96.0.1',
+      KUBERNETES_SERVICE_PORT: '443',
+      LAUNCH_OPTS: '--extra-launch "two words"',
+      GP_POD_TEMPLATE_DIR: root,
+      FAKE_LAUNCHER_ARGS: join(root, 'launcher-args.json'),
+      FAKE_SUBMIT_ARGS: join(root, 'submit-args.txt'),
+    };
+    const r = spawnSync(json.argv[0], kernelArgs, { env: runEnv, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Starting IPython kernel for Spark in Kubernetes mode on behalf of user alice');
+    const tpl = join(root, 'kpt_k-1', 'pod.yaml');
+    expect(JSON.parse(readFileSync(join(root, 'launcher-args.json'), 'utf8'))).toEqual([
+      ...kernelArgs, '--pod-template', tpl, '--spark-opts-out', join(root, 'kpt_k-1', 'spark-opts'),
+    ]);
+    const submit = readFileSync(join(root, 'submit-args.txt'), 'utf8').trimEnd().split('\n');
+    expect(submit.slice(0, 6)).toEqual(['--master', 'k8s://https://10.96.0.1:443', '--deploy-mode', 'cluster', '--name', 'alice-k-1']);
+    expect(submit).toContain('spark.kubernetes.namespace=ns1');
+    expect(submit).toContain('spark.kubernetes.driver.container.image=img:1');
+    expect(submit).toContain('spark.kubernetes.executor.container.image=img:2');
+    expect(submit).toContain('x.y=1');
+    const launcherAt = submit.indexOf('local:///usr/local/bin/kernel-launchers/python/scripts/launch_ipykernel.py');
+    expect(launcherAt).toBeGreaterThan(0);
+    expect(submit.slice(launcherAt - 6, launcherAt)).toEqual([
+      '--conf', `spark.kubernetes.driver.podTemplateFile=${tpl}`, '--conf', `spark.kubernetes.executor.podTemplateFile=${tpl}`, '--conf', 'spark.driver.cores=2',
+    ]);
+    expect(submit.slice(launcherAt + 1)).toEqual(['--extra-launch', 'two words', ...kernelArgs]);
+  });
+
+  it('fails clearly without SPARK_HOME or KERNEL_ID', () => {
+    const { root, env } = tempHome();
+    expect(k8sSpec(['install', '--spark', '--language', 'R', '--prefix', join(root, 'p')], env).status).toBe(0);
+    const run = join(root, 'p', 'share', 'jupyter', 'kernels', 'k8s_r_spark', 'bin', 'run.sh');
+    const r = spawnSync(run, [], { env: { PATH: env.PATH, KERNEL_ID: 'x' }, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('SPARK_HOME must be set');
+    const r2 = spawnSync(run, [], { env: { PATH: env.PATH, SPARK_HOME: '/s' }, encoding: 'utf8' });
+    expect(r2.status).toBe(1);
+    expect(r2.stderr).toContain('KERNEL_ID must be set');
+  });
+});
+
+describe('real Jupyter reads the installed specs', () => {
+  it('jupyter kernelspec list --json lists every variant with its provisioner metadata', () => {
+    const { root, env } = tempHome();
+    const prefix = join(root, 'p');
+    const variants = [[], ['--language', 'R'], ['--language', 'Scala'], ['--spark'], ['--spark', '--language', 'Scala'], ['--crd', '--spark'], ['--tensorflow'], ['--kernel-name', 'My Kernel', '--port-range', '40000..41000', '--authorized-users', 'bob']];
+    for (const v of variants) expect(k8sSpec(['install', '--prefix', prefix, ...v], env).status).toBe(0);
+    const jupyterEnv = { ...env, PATH: `${testPythonBin()}:${env.PATH}`, JUPYTER_PATH: join(prefix, 'share', 'jupyter') };
+    const out = execFileSync(join(testPythonBin(), 'jupyter'), ['kernelspec', 'list', '--json'], { env: jupyterEnv, encoding: 'utf8' });
+    const specs = JSON.parse(out).kernelspecs as Record<string, { resource_dir: string; spec: Record<string, any> }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const ours = Object.keys(specs).filter((k) => specs[k]!.resource_dir.startsWith(prefix)).sort();
+    expect(ours).toEqual(['k8s_python', 'k8s_python_spark', 'k8s_python_spark_operator', 'k8s_python_tf', 'k8s_r', 'k8s_scala', 'k8s_scala_spark', 'my_kernel']);
+    for (const name of ours) {
+      const installed = JSON.parse(readFileSync(join(specs[name]!.resource_dir, 'kernel.json'), 'utf8'));
+      expect(specs[name]!.spec.metadata.kernel_provisioner).toEqual(installed.metadata.kernel_provisioner);
+      expect(specs[name]!.spec.argv).toEqual(installed.argv);
+      expect(specs[name]!.spec.display_name).toBe(installed.display_name);
+    }
+    expect(specs.my_kernel!.spec.metadata.kernel_provisioner.config).toEqual({
+      image_name: 'elyra/kernel-py:3.2.3', authorized_users: ['bob'], port_range: '40000..41000', launch_timeout: 30,
+    });
+  });
+
+  it('`jupyter k8s-spec install` dispatches to the jupyter-k8s-spec bin on PATH', () => {
+    const { root, env } = tempHome();
+    const binDir = join(root, 'bin');
+    mkdirSync(binDir);
+    symlinkSync(bin, join(binDir, 'jupyter-k8s-spec'));
+    // jupyter puts its own directory first on PATH; a `jupyter` entry point in our bin dir makes that
+    // directory (where jupyter-k8s-spec is gp's) the first one, as it is when gp and Jupyter share a bin dir.
+    writeFileSync(join(binDir, 'jupyter'), `#!${join(testPythonBin(), 'python')}\nfrom jupyter_core.command import main\nmain()\n`);
+    chmodSync(join(binDir, 'jupyter'), 0o755);
+    const prefix = join(root, 'p');
+    const r = spawnSync(join(binDir, 'jupyter'), ['k8s-spec', 'install', '--prefix', prefix], {
+      env: { ...env, PATH: `${binDir}:${dirname(process.execPath)}:${env.PATH}` },
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(join(prefix, 'share', 'jupyter', 'kernels', 'k8s_python', 'kernel.json'), 'utf8'));
+    expect(json.argv[0]).toBe('node');
+  });
+});
