@@ -3,7 +3,9 @@
  * Every failure ends with one line on stderr and a non-zero exit code.
  */
 import { createLogger, isGpError } from '@gp/core';
-import { COMMANDS } from './commands/registry.js';
+import { COMMANDS, UsageError } from './commands/registry.js';
+
+export { UsageError };
 
 export const APP_DESCRIPTION = 'Application used to create kernel specifications for use on Kubernetes clusters.';
 
@@ -20,8 +22,6 @@ export interface MainIo {
   stderr?: (line: string) => void;
 }
 
-/** A usage problem reported by the argument parser (unknown flag, missing value). */
-export class UsageError extends Error {}
 
 /** Runs the CLI with `args` (without node and script); resolves to the exit code. */
 export async function main(args: readonly string[], io: MainIo = {}): Promise<number> {
@@ -55,6 +55,10 @@ export async function main(args: readonly string[], io: MainIo = {}): Promise<nu
     const help = loaded.help?.(rest);
     if (help !== undefined) {
       stdout(help);
+      return 0;
+    }
+    if (loaded.run) {
+      await loaded.run(rest);
       return 0;
     }
     const commandArgs = [entry.name, ...(loaded.preprocess ? loaded.preprocess(rest) : rest)];

@@ -4,10 +4,11 @@
  */
 import { createLogger, parseBoolean, ConfigError, type FlagValue } from '@gp/core';
 import type { Argv, CommandModule } from 'yargs';
+import yargsParser from 'yargs-parser';
 import { renderHelp } from '../help.js';
 import { installKernelSpec, resolveInstallOptions } from '../install/install.js';
 import { HELP_ORDER, SECTION_ORDER, installOptions } from '../install/options.js';
-import type { LoadedCommand } from './registry.js';
+import { UsageError, type LoadedCommand } from './registry.js';
 
 export const INSTALL_DESCRIPTION = 'Creates a Jupyter kernel specification for use within a Kubernetes cluster.';
 export const LOGGER_NAME = 'K8sSpecInstaller';
@@ -101,6 +102,49 @@ export function flagValues(argv: Record<string, unknown>): Record<string, FlagVa
   return flags;
 }
 
+const BOOLEAN_FLAGS = [
+  ...installOptions.list.filter((d) => d.flag && d.kind === 'bool').map((d) => d.flag as string),
+  ...installOptions.aliases.map((a) => a.flag),
+];
+const STRING_FLAGS = installOptions.list.filter((d) => d.flag && d.kind !== 'bool').map((d) => d.flag as string);
+
+/**
+ * Parses `install` arguments with yargs' parser (the same engine and option declarations as
+ * `installCommand`, without loading all of yargs: this is the CLI's hot path). Unknown options and
+ * positional arguments are errors, as yargs' strict mode makes them.
+ */
+export function parseInstallArgs(args: readonly string[]): Record<string, unknown> {
+  const parsed = yargsParser([...normalizeInstallArgs(args)], {
+    boolean: BOOLEAN_FLAGS,
+    string: STRING_FLAGS,
+    configuration: {
+      'camel-case-expansion': false,
+      'dot-notation': false,
+      'duplicate-arguments-array': true,
+      'parse-numbers': false,
+      'parse-positional-numbers': false,
+      'greedy-arrays': false,
+    },
+  });
+  const known = new Set(['_', '--', ...BOOLEAN_FLAGS, ...STRING_FLAGS]);
+  const unknown = [...Object.keys(parsed).filter((k) => !known.has(k)), ...parsed._.map(String)];
+  if (unknown.length) {
+    throw new UsageError(`Unknown argument${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}. Run 'k8s-spec install --help' for the valid options.`);
+  }
+  return parsed;
+}
+
+/** Runs `install` for command-line arguments (after the subcommand). */
+export async function runInstall(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const resolved = await resolveInstallOptions({ flags: flagValues(parseInstallArgs(args)), env });
+  const logger = createLogger({ name: LOGGER_NAME, level: resolved.config.values.log_level });
+  installKernelSpec(resolved, { env, logger });
+}
+
+/**
+ * `install` as a yargs command module, for embedding in other yargs programs. The `k8s-spec` bin runs
+ * the same declarations through `runInstall`.
+ */
 export const installCommand: CommandModule = {
   command: 'install',
   describe: INSTALL_DESCRIPTION,
@@ -126,4 +170,5 @@ export const install: LoadedCommand = {
   loggerName: LOGGER_NAME,
   help: (args) => (args.includes('--help-all') ? installHelp(true) : args.some((a) => a === '--help' || a === '-h') ? installHelp(false) : undefined),
   preprocess: normalizeInstallArgs,
+  run: runInstall,
 };

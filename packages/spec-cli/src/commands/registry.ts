@@ -12,7 +12,12 @@ export interface LoadedCommand {
   help?: (args: readonly string[]) => string | undefined;
   /** Rewrites arguments before yargs parses them. */
   preprocess?: (args: readonly string[]) => string[];
+  /** A direct runner for the arguments after the subcommand (skips loading yargs; used by the bin). */
+  run?: (args: readonly string[]) => Promise<void>;
 }
+
+/** A usage problem reported by the argument parser (unknown flag, missing value). */
+export class UsageError extends Error {}
 
 export interface CommandEntry {
   name: string;
