@@ -6,7 +6,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { existsSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+// Deep import: the package index pulls in 600+ generated models (2 MB in the bundle); only KubeConfig is needed.
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { ConfigError } from '@gp/core';
 import { type Env } from './env.js';
 import { type K8sVerb, kubernetesError, type ObjectRef } from './errors.js';
