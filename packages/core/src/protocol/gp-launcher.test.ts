@@ -136,6 +136,25 @@ describe("gp's Python launcher, payload version 1 (for reference hosts)", () => 
     }
   }, 90_000);
 
+  it('takes its kernel down when the launcher itself is killed', async () => {
+    const { proc, info } = await launch(listener);
+    const kernelPid = info.pid!;
+    expect(() => process.kill(kernelPid, 0)).not.toThrow();
+    proc.child.kill('SIGKILL'); // the launcher only, not its process group
+    await proc.exited;
+    // ipykernel polls for its parent (JPY_PARENT_PID) and exits once it is gone.
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        try {
+          process.kill(kernelPid, 0);
+        } catch {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 100);
+    });
+  }, 60_000);
+
   it('fails fast with a clear message on bad arguments', async () => {
     const missing = startProcess(testPython(), [launchIpykernel, '--kernel-id', 'k']);
     await expect(missing.exited).resolves.toBe(2);
