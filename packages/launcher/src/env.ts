@@ -3,6 +3,7 @@
  * `@gp/core`'s option definitions when those land. Every parser fails closed: a value that cannot be read
  * is a ConfigError, never silently the default.
  */
+import { isLabelValue } from './names.js';
 import { ConfigError, parseBoolean as coreParseBoolean, parsePortRange as coreParsePortRange, parseUserList, type PortRange } from '@gp/core';
 
 export type Env = Record<string, string | undefined>;
@@ -109,6 +110,9 @@ export function readHostSettings(env: Env): HostSettings {
     mirrorWorkingDirs: parseBoolean('GP_MIRROR_WORKING_DIRS', env.GP_MIRROR_WORKING_DIRS, false),
     allowHostPathVolumes: parseBoolean('GP_ALLOW_HOST_PATH_VOLUMES', env.GP_ALLOW_HOST_PATH_VOLUMES, false),
   };
+  if (!isLabelValue(settings.appName)) {
+    throw new ConfigError('GP_APP_NAME', { kind: 'env', name: 'GP_APP_NAME' }, settings.appName, 'a label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit');
+  }
   const image = opt('GP_IMAGE_NAME');
   const executor = opt('GP_EXECUTOR_IMAGE_NAME');
   if (image) settings.imageName = image;

@@ -39,6 +39,7 @@ describe('env parsing', () => {
     expect(parseIdList('GP_PROHIBITED_UIDS', '0, 65534', [0])).toEqual([0, 65534]);
     expect(() => parseIdList('GP_PROHIBITED_UIDS', '0,root', [0])).toThrow(/GP_PROHIBITED_UIDS/);
     expect(() => readHostSettings({ GP_PROHIBITED_GIDS: '-1' })).toThrow(ConfigError);
+    expect(() => readHostSettings({ GP_APP_NAME: 'my app' })).toThrow(/GP_APP_NAME/);
   });
   it('validates port ranges', () => {
     expect(parsePortRange('0..0')).toMatchObject({ lower: 0, upper: 0, disabled: true });
