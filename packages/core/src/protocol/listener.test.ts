@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
 import { ResponseWaitError } from './errors.js';
-import { ResponseListener, candidateResponsePorts, responseListenerOptionsFromEnv } from './listener.js';
+import { ResponseListener, candidateResponsePorts, responseListenerOptionsFromEnv, sharedResponseListener } from './listener.js';
 import { encodeResponsePayload } from './payload.js';
 import { recordingLogger, sendRaw } from './test-helpers.js';
 
@@ -140,6 +140,19 @@ describe('ResponseListener', () => {
     expect(l.port).not.toBe(taken);
     expect(logger.records.some((r) => r.message.includes(`${taken} is not available`))).toBe(true);
     await expect(ResponseListener.start({ ip: '127.0.0.1', port: taken, portRetries: 0 })).rejects.toMatchObject({ code: 'GP_RESPONSE_LISTENER' });
+  });
+});
+
+describe('sharedResponseListener', () => {
+  it('is one listener per process until closed', async () => {
+    const a = await sharedResponseListener({ ip: '127.0.0.1', port: 0 });
+    const b = await sharedResponseListener({ ip: '127.0.0.2', port: 0 });
+    expect(b).toBe(a);
+    await a.close();
+    const c = await sharedResponseListener({ ip: '127.0.0.1', port: 0 });
+    listeners.push(c);
+    expect(c).not.toBe(a);
+    expect(c.isClosed).toBe(false);
   });
 });
 

@@ -235,6 +235,10 @@ export class ResponseListener {
     return `${this.ip}:${this.port}`;
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Kernel ids currently waiting for their connection information. */
   get waiting(): string[] {
     return [...this.pending.keys()];
@@ -395,15 +399,21 @@ export class ResponseListener {
 let shared: Promise<ResponseListener> | undefined;
 
 /**
- * The process-wide listener (started on first use with options from the environment plus
- * `overrides`; later calls return the same one whatever they pass).
+ * The process-wide listener, started on first use with options from the environment plus
+ * `overrides`. Later calls return the same listener whatever they pass, until it is closed; the
+ * next call after that starts a new one.
  */
-export function sharedResponseListener(overrides: ResponseListenerOptions = {}): Promise<ResponseListener> {
-  if (!shared) {
-    shared = ResponseListener.start(responseListenerOptionsFromEnv(process.env, overrides));
-    shared.catch(() => {
-      shared = undefined;
-    });
+export async function sharedResponseListener(overrides: ResponseListenerOptions = {}): Promise<ResponseListener> {
+  const current = shared;
+  if (current) {
+    const listener = await current.catch(() => undefined);
+    if (listener && !listener.isClosed) return listener;
+    if (shared !== current) return sharedResponseListener(overrides); // another caller restarted it
   }
-  return shared;
+  const starting = ResponseListener.start(responseListenerOptionsFromEnv(process.env, overrides));
+  shared = starting;
+  starting.catch(() => {
+    if (shared === starting) shared = undefined;
+  });
+  return starting;
 }
