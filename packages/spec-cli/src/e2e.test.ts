@@ -272,6 +272,55 @@ writeFileSync(a[a.indexOf('--spark-opts-out') + 1], '--conf spark.kubernetes.dri
     expect(submit.slice(launcherAt + 1)).toEqual(['--extra-launch', 'two words', ...kernelArgs]);
   });
 
+  it('Scala: finds the Toree jars and passes Toree options', () => {
+    const { root, env } = tempHome();
+    const prefix = join(root, 'p');
+    expect(k8sSpec(['install', '--spark', '--language', 'Scala', '--prefix', prefix], env).status).toBe(0);
+    const dir = join(prefix, 'share', 'jupyter', 'kernels', 'k8s_scala_spark');
+    const json = JSON.parse(readFileSync(join(dir, 'kernel.json'), 'utf8'));
+    writeFileSync(
+      join(dir, 'scripts', 'launch_kubernetes.mjs'),
+      `import { writeFileSync } from 'node:fs';
+const a = process.argv.slice(2);
+writeFileSync(a[a.indexOf('--pod-template') + 1], 'kind: Pod\\n');
+writeFileSync(a[a.indexOf('--spark-opts-out') + 1], '--conf spark.kubernetes.driver.podTemplateFile=/t/pod.yaml');
+`,
+    );
+    const launchers = join(root, 'launchers');
+    mkdirSync(join(launchers, 'scala', 'lib'), { recursive: true });
+    writeFileSync(join(launchers, 'scala', 'lib', 'toree-assembly-0.5.0.jar'), '');
+    writeFileSync(join(launchers, 'scala', 'lib', 'toree-launcher_2.12-3.2.3.jar'), '');
+    const sparkHome = join(root, 'spark');
+    mkdirSync(join(sparkHome, 'bin'), { recursive: true });
+    writeFileSync(join(sparkHome, 'bin', 'spark-submit'), '#!/usr/bin/env bash\nfor a in "$@"; do printf "%s\\n" "$a"; done > "$FAKE_SUBMIT_ARGS"\n');
+    chmodSync(join(sparkHome, 'bin', 'spark-submit'), 0o755);
+    const r = spawnSync(json.argv[0], ['--kernel-id', 'k-2', '--port-range', '0..0'], {
+      env: {
+        ...env,
+        ...json.env,
+        SPARK_HOME: sparkHome,
+        KERNEL_ID: 'k-2',
+        KERNEL_LAUNCHERS_DIR: launchers,
+        GP_POD_TEMPLATE_DIR: root,
+        FAKE_SUBMIT_ARGS: join(root, 'submit-args.txt'),
+      },
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Starting Toree kernel for Spark in Kubernetes mode');
+    const submit = readFileSync(join(root, 'submit-args.txt'), 'utf8').trimEnd().split('\n');
+    expect(submit).toContain('--driver-memory');
+    const jars = submit.indexOf('--jars');
+    expect(submit.slice(jars - 2)).toEqual([
+      '--conf', 'spark.kubernetes.driver.podTemplateFile=/t/pod.yaml',
+      '--jars', `local://${launchers}/scala/lib/toree-assembly-0.5.0.jar`,
+      '--class', 'launcher.ToreeLauncher',
+      `local://${launchers}/scala/lib/toree-launcher_2.12-3.2.3.jar`,
+      '--alternate-sigint', 'USR2',
+      '--kernel-id', 'k-2', '--port-range', '0..0',
+    ]);
+  });
+
   it('fails clearly without SPARK_HOME or KERNEL_ID', () => {
     const { root, env } = tempHome();
     expect(k8sSpec(['install', '--spark', '--language', 'R', '--prefix', join(root, 'p')], env).status).toBe(0);
