@@ -3,6 +3,8 @@
  * comm requests, and the version 1 fallback for reference hosts.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JupyterKernelClient, repoRoot, testPython } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,4 +165,67 @@ describe("gp's Python launcher, payload version 1 (for reference hosts)", () => 
     await expect(range.exited).resolves.toBe(2);
     expect(range.output()).toContain("Invalid --port-range '100..200'");
   }, 30_000);
+});
+
+describe("gp's Python launcher, Spark initialization (with a stand-in pyspark)", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gp-fake-spark-'));
+  const log = join(dir, 'spark.log');
+  let listener: ResponseListener;
+  let info: KernelConnectionInfo;
+  let client: JupyterKernelClient;
+
+  beforeAll(async () => {
+    mkdirSync(join(dir, 'pyspark'));
+    writeFileSync(join(dir, 'pyspark', '__init__.py'), '');
+    writeFileSync(
+      join(dir, 'pyspark', 'sql.py'),
+      [
+        'import os',
+        'def _log(line):',
+        '    with open(os.environ["FAKE_SPARK_LOG"], "a") as f:',
+        '        f.write(line + "\\n")',
+        'class _Context:',
+        '    def cancelAllJobs(self):',
+        '        _log("cancelAllJobs")',
+        'class _Session:',
+        '    def __init__(self):',
+        '        self.sparkContext = _Context()',
+        '    def sql(self, query):',
+        '        return "sql:" + query',
+        '    def stop(self):',
+        '        pass',
+        'class _Builder:',
+        '    def getOrCreate(self):',
+        '        _log("getOrCreate")',
+        '        return _Session()',
+        'class SparkSession:',
+        '    builder = _Builder()',
+      ].join('\n'),
+    );
+    listener = await ResponseListener.start({ ip: '127.0.0.1', port: 0 });
+    ({ info } = await launch(listener, ['--spark-context-initialization-mode', 'lazy'], { PYTHONPATH: dir, FAKE_SPARK_LOG: log }));
+    client = await JupyterKernelClient.connect(info, { timeoutMs: 60_000 });
+  }, 120_000);
+
+  afterAll(async () => {
+    client?.close();
+    killStartedProcesses();
+    await listener?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('provides spark, sc and sql, backed by the session built in the background', async () => {
+    await expect(client.execute('sql("select 1")')).resolves.toMatchObject({ result: "'sql:select 1'" });
+    await expect(client.execute('type(spark).__name__, type(sc).__name__')).resolves.toMatchObject({ result: "('_Session', '_Context')" });
+    expect(readFileSync(log, 'utf8').split('\n').filter((l) => l === 'getOrCreate')).toHaveLength(1);
+  });
+
+  it('cancels Spark jobs when the kernel is interrupted', async () => {
+    const { sleeping, running } = sleepAndInterruptible(client);
+    await sleeping;
+    await sendCommRequest({ host: '127.0.0.1', port: info.comm_port! }, { signum: 2 }, { secret: info.comm_secret! });
+    expect((await running).error?.ename).toBe('KeyboardInterrupt');
+    await client.execute('1');
+    expect(readFileSync(log, 'utf8')).toContain('cancelAllJobs');
+  }, 60_000);
 });
