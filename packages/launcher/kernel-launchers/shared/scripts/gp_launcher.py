@@ -270,24 +270,32 @@ def encode_payload(version: int, info: dict, kernel_id: str, public_key_b64: str
 
 
 def send_payload(address: str, payload: bytes) -> None:
+    """Connects (retrying while the host is unreachable), sends the payload once and half-closes."""
     host, port = parse_response_address(address)
     deadline = time.monotonic() + float(os.getenv("GP_RESPONSE_CONNECT_TIMEOUT", "60"))
     delay = 0.25
     while True:
         try:
-            with socket.create_connection((host, port), timeout=30) as s:
-                s.sendall(payload)
-                s.shutdown(socket.SHUT_WR)
-                # Wait for the host to close: the payload is then fully read.
-                while s.recv(1024):
-                    pass
-            return
+            s = socket.create_connection((host, port), timeout=30)
+            break
         except OSError as err:
             if time.monotonic() + delay > deadline:
-                raise LauncherError(f"Could not send the connection information to {address}: {err}")
+                raise LauncherError(f"Could not connect to the response address {address}: {err}")
             log.warning("Response address %s not reachable (%s); retrying", address, err)
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
+    with s:
+        try:
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)
+        except OSError as err:
+            raise LauncherError(f"Could not send the connection information to {address}: {err}")
+        try:
+            # The host closes once it has read everything; the payload is not sent twice either way.
+            while s.recv(1024):
+                pass
+        except OSError:
+            pass
 
 
 # --------------------------------------------------------------------------- comm port
