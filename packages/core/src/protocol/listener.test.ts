@@ -74,6 +74,16 @@ describe('ResponseListener', () => {
     expect(JSON.stringify(logger.records)).not.toContain('"key":"k"');
   });
 
+  it('routes version 1 payloads of concurrent launches to the right kernels', async () => {
+    const { l } = await start();
+    const regs = await Promise.all(['a', 'b', 'c'].map((id) => l.register(id)));
+    for (const reg of [...regs].reverse()) {
+      await sendRaw(l.responseAddress, encodeResponsePayload(info(reg.kernelId, { shell_port: 2000 + reg.kernelId.charCodeAt(0) }), reg.publicKey, { version: 1, kernelId: reg.kernelId }));
+    }
+    const infos = await Promise.all(regs.map((r) => r.connectionInfo));
+    expect(infos.map((i) => [i.kernel_id, i.shell_port])).toEqual([['a', 2097], ['b', 2098], ['c', 2099]]);
+  });
+
   it('uses a fresh key per registration, so a payload cannot be replayed into a later launch', async () => {
     const { l, logger } = await start();
     const first = await l.register('k1');
