@@ -164,6 +164,9 @@ describe("gp's Python launcher, payload version 1 (for reference hosts)", () => 
     const range = startProcess(testPython(), [launchIpykernel, '--kernel-id', 'k', '--response-address', '127.0.0.1:1', '--public-key', 'AAAA', '--port-range', '100..200']);
     await expect(range.exited).resolves.toBe(2);
     expect(range.output()).toContain("Invalid --port-range '100..200'");
+    const version = startProcess(testPython(), [launchIpykernel, '--kernel-id', 'k'], { RESPONSE_VERSION: '7' });
+    await expect(version.exited).resolves.toBe(2);
+    expect(version.output()).toContain("Invalid RESPONSE_VERSION '7': expected 1 or 2.");
   }, 30_000);
 });
 

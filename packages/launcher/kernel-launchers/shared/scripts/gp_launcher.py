@@ -62,6 +62,13 @@ class LauncherError(RuntimeError):
 # --------------------------------------------------------------------------- arguments
 
 
+def _default_response_version() -> int:
+    value = (os.getenv("RESPONSE_VERSION") or os.getenv("GP_RESPONSE_VERSION") or "2").strip()
+    if value not in ("1", "2"):
+        raise LauncherError(f"Invalid RESPONSE_VERSION '{value}': expected 1 or 2.")
+    return int(value)
+
+
 def build_arg_parser(description: str, kernel_class: bool) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--response-address", dest="response_address", metavar="<ip>:<port>",
@@ -76,7 +83,7 @@ def build_arg_parser(description: str, kernel_class: bool) -> argparse.ArgumentP
     p.add_argument("--cluster-type", dest="cluster_type", default="spark", choices=["spark", "dask", "none"],
                    help="the cluster to initialize when a Spark mode is set (default spark)")
     p.add_argument("--response-version", dest="response_version", type=int, choices=[1, 2],
-                   default=int(os.getenv("RESPONSE_VERSION", os.getenv("GP_RESPONSE_VERSION", "2")) or 2),
+                   default=_default_response_version(),
                    help="payload version: 2 (gp hosts, default) or 1 (Gateway Provisioners / Enterprise Gateway)")
     p.add_argument("--transport-encryption", dest="transport_encryption", default=None,
                    help="accepted for compatibility; CurveZMQ provisioning is not supported by this launcher")
