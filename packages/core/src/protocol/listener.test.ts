@@ -2,7 +2,13 @@ import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
 import { ResponseWaitError } from './errors.js';
-import { ResponseListener, candidateResponsePorts, responseListenerOptionsFromEnv, sharedResponseListener } from './listener.js';
+import {
+  ResponseListener,
+  candidateResponsePorts,
+  defaultResponseIp,
+  responseListenerOptionsFromEnv,
+  sharedResponseListener,
+} from './listener.js';
 import { encodeResponsePayload } from './payload.js';
 import { recordingLogger, sendRaw } from './test-helpers.js';
 
@@ -139,6 +145,25 @@ describe('ResponseListener', () => {
     await l.close();
     await expect(b2.connectionInfo).rejects.toMatchObject({ why: 'closed' });
     await expect(l.register('c')).rejects.toBeInstanceOf(ResponseWaitError);
+  });
+
+  it('binds only the advertised address unless GP_RESPONSE_ADDR_ANY', async () => {
+    const only = await start();
+    await expect(sendRaw(`127.0.0.2:${only.l.port}`, 'x')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    const any = await start({ addrAny: true });
+    expect(any.l.responseAddress).toBe(`127.0.0.1:${any.l.port}`);
+    const reg = await any.l.register('k1');
+    await sendRaw(`127.0.0.2:${any.l.port}`, encodeResponsePayload(info('k1'), reg.publicKey, { version: 1, kernelId: 'k1' }));
+    await expect(reg.connectionInfo).resolves.toMatchObject({ kernel_id: 'k1' });
+  });
+
+  it('never picks a prohibited local address by default', () => {
+    const first = defaultResponseIp();
+    const escaped = first.replace(/\./g, '\\.');
+    const next = defaultResponseIp([escaped]);
+    // Only the 127.0.0.1 fallback may come back again.
+    expect(next === first).toBe(first === '127.0.0.1');
+    expect(defaultResponseIp(['.*'])).toBe('127.0.0.1');
   });
 
   it('moves on to another port when the configured one is taken', async () => {
