@@ -25,7 +25,7 @@ export interface CommTarget {
 export interface CommRequestOptions {
   /** The kernel's `comm_secret` (base64, from a version 2 payload): authenticate the request. */
   secret?: string;
-  /** Whole-exchange timeout. Default 5 s. */
+  /** Inactivity timeout of the exchange. Default 5 s. */
   timeoutMs?: number;
   logger?: Logger;
 }

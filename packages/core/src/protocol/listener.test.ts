@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
 import { ResponseWaitError } from './errors.js';
@@ -126,11 +126,17 @@ describe('ResponseListener', () => {
     expect(logger.records.some((r) => r.level === 'warn' && r.message.includes('Legacy'))).toBe(true);
   });
 
-  it('drops a sender that never finishes', async () => {
-    const { l, logger } = await start({ readTimeoutMs: 200 });
-    await sendRaw(l.responseAddress, 'partial', false);
+  it('drops a sender that never finishes, even one that keeps trickling bytes', async () => {
+    const { l, logger } = await start({ readTimeoutMs: 300 });
+    const [host, port] = l.responseAddress.split(':') as [string, string];
+    const trickler = connect({ host, port: Number(port) });
+    trickler.on('error', () => {});
+    const drip = setInterval(() => trickler.write('A'), 50);
+    const closed = new Promise((r) => trickler.on('close', r));
     const rec = await logger.waitFor((r) => r.message.includes('did not finish'));
     expect(rec.level).toBe('warn');
+    await closed; // the listener hung up on it
+    clearInterval(drip);
   });
 
   it('ends waits on abort, re-registration and close', async () => {

@@ -307,22 +307,27 @@ export class ResponseListener {
     let size = 0;
     let done = false;
     this.sockets.add(socket);
-    socket.setTimeout(this.readTimeoutMs);
     const finish = (): void => {
       done = true;
       chunks.length = 0;
+      clearTimeout(deadline);
       socket.destroy();
     };
-    socket.on('close', () => this.sockets.delete(socket));
-    socket.on('error', (err) => this.logger.debug('Response connection error', { from, error: err }));
-    socket.on('timeout', () => {
+    // An absolute deadline, not an idle timeout: a sender trickling bytes cannot hold a connection.
+    const deadline = setTimeout(() => {
       if (done) return;
       this.logger.warn('Dropped kernel response: the sender did not finish in time', {
         from,
         timeoutMs: this.readTimeoutMs,
       });
       finish();
+    }, this.readTimeoutMs);
+    deadline.unref();
+    socket.on('close', () => {
+      clearTimeout(deadline);
+      this.sockets.delete(socket);
     });
+    socket.on('error', (err) => this.logger.debug('Response connection error', { from, error: err }));
     socket.on('data', (chunk: Buffer) => {
       if (done) return;
       size += chunk.length;
