@@ -1,4 +1,15 @@
+import { copyFileSync, existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
 import { defineConfig } from 'tsup';
+
+/** Puts @gp/templates' templates next to the bundles, as in a kernelspec's scripts/ (the bundle reads them there). */
+function copyTemplates(): void {
+  const root = dirname(createRequire(import.meta.url).resolve('@gp/templates/package.json'));
+  const dir = join(root, 'templates');
+  if (!existsSync(dir)) throw new Error(`@gp/templates has no templates/ directory (${dir})`);
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.j2'))) copyFileSync(join(dir, name), join('dist', 'scripts', name));
+}
 
 export default defineConfig([
   {
@@ -27,5 +38,6 @@ export default defineConfig([
     banner: {
       js: "import { createRequire as __gpCreateRequire } from 'node:module'; const require = __gpCreateRequire(import.meta.url);",
     },
+    onSuccess: async () => copyTemplates(),
   },
 ]);
