@@ -125,6 +125,32 @@ func (w *podWorker) run() {
 	_ = os.MkdirAll(w.n.sandboxDir(pod), 0o755)
 	w.sync()
 
+	containersDone := make(chan struct{})
+	go func() {
+		defer close(containersDone)
+		w.runContainers(pod)
+	}()
+	<-w.terminating
+	// Kill until nothing runs: a container may have been starting when we looked.
+	for {
+		w.killAll(w.grace)
+		select {
+		case <-containersDone:
+		case <-time.After(100 * time.Millisecond):
+			continue
+		}
+		break
+	}
+	if w.gone {
+		return
+	}
+	w.sync()
+	w.n.finalDelete(w.currentPod())
+}
+
+// runContainers runs the init containers in order, then all containers, until they are
+// done under the restart policy or the pod is stopped.
+func (w *podWorker) runContainers(pod *v1.Pod) {
 	ok := true
 	for i := range pod.Spec.InitContainers {
 		c := &pod.Spec.InitContainers[i]
@@ -152,13 +178,6 @@ func (w *podWorker) run() {
 		}
 		wg.Wait()
 	}
-	<-w.terminating
-	w.killAll(w.grace)
-	if w.gone {
-		return
-	}
-	w.sync()
-	w.n.finalDelete(w.currentPod())
 }
 
 // runInit runs an init container to success, retrying as the restart policy says.
@@ -260,6 +279,9 @@ func (w *podWorker) runOnce(c *v1.Container, cs *containerState, fieldPath strin
 	restart := cs.restartCount
 	w.mu.Unlock()
 	logPath := filepath.Join(w.n.podLogDir(pod), c.Name, fmt.Sprintf("%d.log", restart))
+	if w.stopping() {
+		return -1
+	}
 	w.event(c, v1.EventTypeNormal, fieldPath, "Created", "Created container: %s", c.Name)
 	cmd, err := startProcess(spec, logPath)
 	if err != nil {
@@ -337,9 +359,6 @@ func exitCode(cmd *exec.Cmd, err error) int {
 func (w *podWorker) pullImage(c *v1.Container, cs *containerState, fieldPath string) (imageEntry, bool) {
 	delay := w.n.cfg.pullBackoff
 	for attempt := 0; ; attempt++ {
-		if attempt == 0 {
-			w.event(c, v1.EventTypeNormal, fieldPath, "Pulling", "Pulling image %q", c.Image)
-		}
 		entry, found, err := w.n.cfg.images.lookup(c.Image)
 		if found {
 			if attempt == 0 {
@@ -349,6 +368,7 @@ func (w *podWorker) pullImage(c *v1.Container, cs *containerState, fieldPath str
 			}
 			return entry, true
 		}
+		w.event(c, v1.EventTypeNormal, fieldPath, "Pulling", "Pulling image %q", c.Image)
 		msg := fmt.Sprintf("failed to pull and unpack image %q: image is not in the process node's image table", c.Image)
 		if err != nil {
 			msg = fmt.Sprintf("failed to pull image %q: %v", c.Image, err)
