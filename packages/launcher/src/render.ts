@@ -19,11 +19,21 @@ export interface TemplateSource {
 
 /** `<dir>/<name>` if it exists, else the packaged template of that name. */
 export function loadTemplate(name: string, dir?: string): TemplateSource {
-  const candidates = [...(dir ? [join(dir, name)] : []), templateFilePath(name)];
+  const candidates: string[] = dir ? [join(dir, name)] : [];
+  try {
+    candidates.push(templateFilePath(name));
+  } catch {
+    // not a packaged template name: only the kernelspec's copy can serve
+  }
   for (const path of candidates) {
     if (existsSync(path)) return { name, path, source: readFileSync(path, 'utf8') };
   }
-  throw new ConfigError('template', { kind: 'kernelspec', ...(dir ? { path: dir } : {}) }, name, `a template file at ${candidates.join(' or ')}`);
+  throw new ConfigError(
+    'template',
+    { kind: 'kernelspec', ...(dir ? { path: dir } : {}) },
+    name,
+    candidates.length ? `a template file at ${candidates.join(' or ')}` : `a packaged template name or a template in the kernelspec's scripts/ directory`,
+  );
 }
 
 /** Template variables: every KERNEL_* (as `kernel_*`, resolved values written back) plus the launcher's arguments. */
