@@ -65,3 +65,11 @@ describe('install help', () => {
     expect(all).not.toContain('To see all available configurables');
   });
 });
+
+describe('values that start with a dash', () => {
+  it('a value option takes the next argument unless it is one of our options', () => {
+    expect(normalizeInstallArgs(['--extra-spark-opts', '--conf x.y=1', '--spark'])).toEqual(['--extra-spark-opts=--conf x.y=1', '--spark']);
+    expect(normalizeInstallArgs(['--display-name', '--spark'])).toEqual(['--display-name', '--spark']);
+    expect(normalizeInstallArgs(['--kernel-name', 'k', '--no-spark'])).toEqual(['--kernel-name', 'k', '--no-spark']);
+  });
+});

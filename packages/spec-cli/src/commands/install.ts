@@ -74,6 +74,18 @@ export function normalizeInstallArgs(args: readonly string[]): string[] {
         value = f[2];
       }
     }
+    if (!m && flag === undefined) {
+      // `--extra-spark-opts --conf a=b`: a value option takes the next argument even when it starts with
+      // `-`, unless that argument is one of our own options.
+      const plain = /^--([\w-]+)$/.exec(arg);
+      const valueDef = plain ? installOptions.byFlag(plain[1]!) : undefined;
+      const next = args[i + 1];
+      if (valueDef && valueDef.kind !== 'bool' && next !== undefined && next.startsWith('-') && !isOwnOption(next)) {
+        out.push(`--${valueDef.flag}=${next}`);
+        i++;
+        continue;
+      }
+    }
     const def = flag ? installOptions.byFlag(flag) : undefined;
     if (def && def.kind === 'bool' && value !== undefined) {
       const on = parseBoolean(value, `--${flag}`, { kind: 'flag', name: flag! });
@@ -83,6 +95,13 @@ export function normalizeInstallArgs(args: readonly string[]): string[] {
     } else out.push(raw);
   }
   return out;
+}
+
+function isOwnOption(arg: string): boolean {
+  if (arg === '-h' || arg === '--help' || arg === '--help-all') return true;
+  const m = /^--(?:no-)?([\w-]+)(?:=.*)?$/s.exec(arg);
+  if (m && (installOptions.byFlag(m[1]!) || installOptions.aliases.some((a) => a.flag === m[1]))) return true;
+  return /^--[A-Za-z]\w*\.[\w-]+/.test(arg);
 }
 
 /** Collects the flags yargs parsed into resolveConfig's input, keyed by option name. */

@@ -3,6 +3,7 @@
  * and write it atomically. The CLI command is a thin adapter over these functions.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   ConfigError,
@@ -20,7 +21,7 @@ import {
 import { CONFIG_BASENAME, installOptionDefs, installOptions, type InstallValues } from './options.js';
 import { resolveSources } from './resources.js';
 import { kernelJsonText, planKernelSpec, type SpecFile, type SpecPlan } from './spec.js';
-import { writeKernelSpec, type StagedFile } from './write.js';
+import { KernelSpecExistsError, writeKernelSpec, type StagedFile } from './write.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -111,10 +112,11 @@ export function installKernelSpec(resolved: ResolvedInstall, context: InstallCon
   const plan = planKernelSpec(values, sources);
   const destination = destinationFor(values, sources, env, context.cwd);
   const dir = kernelsDir(destination, env);
+  const target = join(dir, plan.kernelName);
+  if (!values.replace && existsSync(target)) throw new KernelSpecExistsError(target);
   const copied = (context.resources ?? resolveSources)(plan.files);
   logger.info(`Installing kernel specification for '${plan.displayName}'`);
   for (const w of plan.warnings) logger.warn(w);
-  const target = join(dir, plan.kernelName);
   const files: StagedFile[] = plan.files.map((f) =>
     'content' in f ? { path: f.path, content: f.content, mode: f.mode } : { path: f.path, source: copied.get(f.path)!, mode: f.mode },
   );
