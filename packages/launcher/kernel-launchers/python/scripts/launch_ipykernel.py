@@ -114,6 +114,14 @@ def kernel_main(argv: list) -> int:
     # Keep the launcher's folders off the user's import path.
     sys.path[:] = [x for x in sys.path if os.path.normpath(x or ".") not in _SEARCH]
 
+    # Signals sent to the process (interrupts from the launcher) must reach the main thread, which
+    # runs the user's code: a signal the kernel delivers to a helper thread (ZeroMQ I/O, iopub,
+    # heartbeat, Spark set-up) would not wake a main thread blocked in e.g. time.sleep. So the
+    # helper threads, which inherit the mask of the thread that starts them, are started with
+    # these signals blocked, and only the main thread accepts them.
+    routed = {signal.SIGINT, signal.SIGUSR2, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, routed)
+
     from ipykernel.kernelapp import IPKernelApp
 
     kernel_class = import_item(args.kernel_class_name)
@@ -122,6 +130,7 @@ def kernel_main(argv: list) -> int:
     app = IPKernelApp.instance(kernel_class=kernel_class, user_ns=namespace,
                                connection_file=args.connection_file, ip="0.0.0.0")  # noqa: S104
     app.initialize([])
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, routed)
     app.start()
     return 0
 

@@ -45,6 +45,7 @@ COMM_MAC_PREFIX = b"gp-comm-v2\n"
 RESPONSE_V2_AAD_PREFIX = "gp-response-v2\n"
 MAX_COMM_REQUEST_BYTES = 4096
 COMM_CONNECTION_TIMEOUT = 5.0
+MAX_COMM_CONNECTIONS = 16
 
 _level = os.getenv("LOG_LEVEL", "INFO")
 logging.basicConfig(
@@ -324,6 +325,7 @@ class CommServer:
         self.on_signal = on_signal
         self.on_shutdown = on_shutdown
         self.stopped = threading.Event()
+        self._slots = threading.BoundedSemaphore(MAX_COMM_CONNECTIONS)
 
     def start(self) -> None:
         self.sock.listen(16)
@@ -345,12 +347,21 @@ class CommServer:
                 continue
             except OSError:
                 break
+            if not self._slots.acquire(blocking=False):
+                log.warning("Too many concurrent comm connections; dropping one from %s", addr[0])
+                conn.close()
+                continue
             threading.Thread(target=self._handle, args=(conn, addr), daemon=True).start()
 
     @staticmethod
     def _read_all(conn: socket.socket) -> bytes:
         data = b""
+        deadline = time.monotonic() + COMM_CONNECTION_TIMEOUT
         while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ValueError("request not completed in time")
+            conn.settimeout(remaining)
             chunk = conn.recv(1024)
             if not chunk:
                 return data
@@ -376,9 +387,10 @@ class CommServer:
                 return
             conn.sendall(json.dumps({"ok": True}).encode())
             self._dispatch(request, addr)
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError) as err:  # socket.timeout is an OSError
             log.warning("Comm connection from %s failed: %s", addr[0], err)
         finally:
+            self._slots.release()
             try:
                 conn.close()
             except OSError:
