@@ -40,6 +40,18 @@ describe('logos', () => {
   });
 });
 
+describe('@gp/templates contract', () => {
+  it('resolves the same template files as @gp/templates templateFilePath()', async () => {
+    // The bin resolves template files without importing @gp/templates (startup time); this pins it to the package's API.
+    const mod = (await import('@gp/templates')) as Record<string, unknown>;
+    expect(typeof mod.templateFilePath, '@gp/templates exports templateFilePath').toBe('function');
+    const templateFilePath = mod.templateFilePath as (name: TemplateName) => string;
+    for (const name of ['kernel-pod.yaml.j2', 'sparkoperator.k8s.io-v1beta2.yaml.j2'] as const) {
+      expect(templatePath(name)).toBe(templateFilePath(name));
+    }
+  });
+});
+
 describe('missing resources', () => {
   it('names the missing template and where it was looked for', () => {
     expect(() => templatePath('nope.yaml.j2' as TemplateName)).toThrow(MissingResourceError);
