@@ -40,15 +40,19 @@ function setup() {
   return { t, hub, podStream, eventStream };
 }
 
-async function settle<T>(p: Promise<T>): Promise<{ value?: T; error?: unknown; done: boolean }> {
+/** Lets `p` run for `ms` of fake time (default: just the pending callbacks), then reports where it is. */
+async function settle<T>(p: Promise<T>, ms = 0): Promise<{ value?: T; error?: unknown; done: boolean }> {
   const r: { value?: T; error?: unknown; done: boolean } = { done: false };
   p.then(
     (v) => Object.assign(r, { value: v, done: true }),
     (e: unknown) => Object.assign(r, { error: e, done: true }),
   );
-  await flush();
+  await vi.advanceTimersByTimeAsync(ms);
   return r;
 }
+
+/** Failures seen before any event wait up to eventGraceMs (1 s) for the events. */
+const GRACE = 1000;
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -186,7 +190,9 @@ describe('KernelWatcher.waitUntilRunning', () => {
     const wait = waitForKernelPod(hub, { namespace: NAMESPACE, kernelId: KERNEL_ID, timeoutMs: 300_000 });
     await flush();
     podStream().send('ADDED', p);
-    const r = await settle(wait);
+    const early = await settle(wait);
+    expect(early.done).toBe(false); // no event yet: waiting for the events to catch up
+    const r = await settle(wait, GRACE);
     expect((r.error as KernelLaunchError).code).toBe(code);
     expect((r.error as KernelLaunchError).reason).toBe(reason);
   });
@@ -197,7 +203,7 @@ describe('KernelWatcher.waitUntilRunning', () => {
     await flush();
     podStream().send('ADDED', scheduledPod(waiting('ContainerCreating')));
     podStream().send('DELETED', scheduledPod(waiting('ContainerCreating')));
-    const r = await settle(wait);
+    const r = await settle(wait, GRACE);
     expect((r.error as KernelLaunchError).code).toBe('GP_KERNEL_POD_DELETED');
     expect((r.error as KernelLaunchError).phase).toBe('scheduled');
   });
@@ -261,6 +267,20 @@ describe('KernelWatcher.waitUntilRunning', () => {
     expect(e.events.map((x) => x.message)).toEqual([msg]);
   });
 
+  it('a failure seen before its events waits briefly for them, and resolves as soon as one arrives', async () => {
+    const { hub, podStream, eventStream } = setup();
+    const wait = waitForKernelPod(hub, { namespace: NAMESPACE, kernelId: KERNEL_ID, timeoutMs: 300_000 });
+    await flush();
+    podStream().send('ADDED', scheduledPod(waiting('ErrImagePull', 'not found')));
+    const early = await settle(wait, 100);
+    expect(early.done).toBe(false);
+    eventStream().send('ADDED', event('Failed', 'Failed to pull image "x": not found', { type: 'Warning' }));
+    const r = await settle(wait);
+    const e = r.error as KernelLaunchError;
+    expect(e.code).toBe('GP_KERNEL_IMAGE_PULL_FAILED');
+    expect(e.events.map((x) => x.reason)).toEqual(['Failed']);
+  });
+
   it('a Warning event is streamed as progress', async () => {
     const { hub, podStream, eventStream } = setup();
     const w = new KernelWatcher(hub, { namespace: NAMESPACE, kernelId: KERNEL_ID });
@@ -292,6 +312,24 @@ describe('KernelWatcher after the launch', () => {
   });
 });
 
+describe('KernelWatcher.whenFailed', () => {
+  it('resolves when a running kernel fails later (to race against the connection info)', async () => {
+    const { hub, podStream } = setup();
+    const w = new KernelWatcher(hub, { namespace: NAMESPACE, kernelId: KERNEL_ID });
+    await flush();
+    podStream().send('ADDED', runningPod());
+    await w.waitUntilRunning();
+    const failed = settle(w.whenFailed());
+    expect((await failed).done).toBe(false);
+    podStream().send('MODIFIED', runningPod({ containerStatuses: [terminated(3)] }));
+    const r = await failed;
+    await flush();
+    expect((r.value as KernelLaunchError).code).toBe('GP_KERNEL_CONTAINER_FAILED');
+    expect((r.value as KernelLaunchError).failure.exitCode).toBe(3);
+    w.close();
+  });
+});
+
 describe('Spark Operator kernels', () => {
   it('SUBMISSION_FAILED fails fast with the errorMessage', async () => {
     const { t, hub } = setup();
@@ -302,7 +340,7 @@ describe('Spark Operator kernels', () => {
     expect((await wait).done).toBe(false);
     const msg = 'failed to run spark-submit: Exception in thread "main" io.fabric8.kubernetes.client.KubernetesClientException: Forbidden';
     t.last(APPS).send('MODIFIED', sparkApp('SUBMISSION_FAILED', msg));
-    await flush();
+    await vi.advanceTimersByTimeAsync(GRACE);
     const e = (await wait).error as KernelLaunchError;
     expect(e.code).toBe('GP_SPARK_APPLICATION_FAILED');
     expect(e.reason).toBe('SUBMISSION_FAILED');
@@ -334,7 +372,7 @@ describe('Spark Operator kernels', () => {
     await flush();
     t.last(APPS).send('ADDED', sparkApp('SUBMITTED', undefined, `${POD_NAME}-driver`));
     podStream().send('ADDED', scheduledPod(waiting('ImagePullBackOff', 'Back-off pulling image "spark:nope"'), { name: `${POD_NAME}-driver`, uid: 'u-d' }));
-    await flush();
+    await vi.advanceTimersByTimeAsync(GRACE);
     expect(((await wait).error as KernelLaunchError).code).toBe('GP_KERNEL_IMAGE_PULL_FAILED');
   });
 });

@@ -82,6 +82,12 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** Awaited before the promise rejects (delete the pod / namespace here); its errors are logged. */
   onFailure?: (error: KernelLaunchError) => Promise<void> | void;
+  /**
+   * On a failure seen before any event about the kernel arrived, wait up to this long for the events
+   * (they travel on their own watch and often trail the pod status) so the error can carry them.
+   * Default 1000 ms; 0 disables.
+   */
+  eventGraceMs?: number;
 }
 
 const FAILURE_CODES: Record<FailureKind, KernelLaunchCode> = {
@@ -145,6 +151,7 @@ export class KernelWatcher {
   private readonly changeListeners = new Set<(s: KernelStatus) => void>();
   private readonly warningsSeen = new Set<string>();
   private readonly myEvents = new Map<string, EventLike>();
+  private readonly eventWaiters = new Set<() => void>();
   private lastMilestone = -1;
   private closed = false;
   private current: KernelStatus = { phase: 'waiting-for-pod' };
@@ -226,8 +233,18 @@ export class KernelWatcher {
         else resolve(placement as KernelPlacement);
       };
       const onAbort = (): void => finish(this.cancelledError(Date.now() - started, options.signal?.reason));
+      let failing = false;
       const check = (s: KernelStatus): void => {
-        if (s.error) return finish(this.withElapsed(s.error, Date.now() - started));
+        if (failing) return;
+        if (s.error) {
+          failing = true;
+          if (timer) clearTimeout(timer);
+          void this.eventsArrived(options.eventGraceMs ?? 1000).then(() => {
+            const error = this.current.error ?? s.error;
+            if (error) finish(this.withElapsed(error, Date.now() - started));
+          });
+          return;
+        }
         const placement = this.placement();
         if (placement) finish(undefined, placement);
       };
@@ -249,6 +266,40 @@ export class KernelWatcher {
         }
       }
       throw err;
+    });
+  }
+
+  /**
+   * Resolves with the error once the kernel has failed (now or later): race it against the connection
+   * info after {@link waitUntilRunning}, so a kernel that crashes while starting ends the launch at once.
+   */
+  whenFailed(signal?: AbortSignal): Promise<KernelLaunchError> {
+    return new Promise((resolve) => {
+      const now = this.current.error;
+      if (now) return resolve(now);
+      const off = this.onChange((s) => {
+        if (s.error) {
+          off();
+          signal?.removeEventListener('abort', onAbort);
+          resolve(s.error);
+        }
+      });
+      const onAbort = (): void => off();
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Resolves when some event about the kernel is known, or after `ms`. */
+  private eventsArrived(ms: number): Promise<void> {
+    if (this.myEvents.size > 0 || ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(t);
+        this.eventWaiters.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.eventWaiters.add(done);
     });
   }
 
@@ -333,6 +384,7 @@ export class KernelWatcher {
     } else if (n.type === 'added' || n.type === 'modified') {
       const e = n.object;
       this.myEvents.set(eventKey(e), e);
+      for (const w of [...this.eventWaiters]) w();
       if (e.type === 'Warning') {
         const key = `${e.metadata?.uid ?? e.metadata?.name}:${e.count ?? 1}`;
         if (!this.warningsSeen.has(key)) {
