@@ -330,6 +330,24 @@ describe('KernelWatcher.whenFailed', () => {
   });
 });
 
+describe('KernelWatcher.launchTimeoutError', () => {
+  it('lets the provisioner name its own phase when waiting for the connection info runs out', async () => {
+    const { hub, podStream, eventStream } = setup();
+    const w = new KernelWatcher(hub, { namespace: NAMESPACE, kernelId: KERNEL_ID });
+    await flush();
+    podStream().send('ADDED', runningPod());
+    eventStream().send('ADDED', event('Started', 'Started container'));
+    await w.waitUntilRunning();
+    const e = w.launchTimeoutError(30_000, { phase: 'waiting-for-connection-info' });
+    expect(e.code).toBe('GP_KERNEL_LAUNCH_TIMEOUT');
+    expect(e.phase).toBe('waiting-for-connection-info');
+    expect(e.failure.message).toContain('did not report');
+    expect(e.events.map((x) => x.reason)).toEqual(['Started']);
+    expect(e.message).toContain('phase waiting-for-connection-info');
+    w.close();
+  });
+});
+
 describe('Spark Operator kernels', () => {
   it('SUBMISSION_FAILED fails fast with the errorMessage', async () => {
     const { t, hub } = setup();

@@ -251,7 +251,7 @@ export class KernelWatcher {
       if (options.signal?.aborted) return onAbort();
       if (this.closed) return finish(this.cancelledError(0, 'the watcher was closed'));
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      if (options.timeoutMs !== undefined) timer = setTimeout(() => finish(this.timeoutError(Date.now() - started, options.timeoutMs ?? 0)), options.timeoutMs);
+      if (options.timeoutMs !== undefined) timer = setTimeout(() => finish(this.launchTimeoutError(options.timeoutMs ?? 0, { elapsedMs: Date.now() - started })), options.timeoutMs);
       off = this.onChange(check);
       check(this.current);
     });
@@ -553,21 +553,27 @@ export class KernelWatcher {
     return `${bad.path}: ${bad.lastError?.message ?? 'not synced yet'}`;
   }
 
-  private timeoutError(elapsedMs: number, timeoutMs: number): KernelLaunchError {
+  /**
+   * A GP_KERNEL_LAUNCH_TIMEOUT error naming the phase (the watcher's, or the caller's own such as
+   * `waiting-for-connection-info`), the pod's last reason and the last events. The provisioner uses it
+   * when its own wait (for the connection info) runs out.
+   */
+  launchTimeoutError(timeoutMs: number, options: { elapsedMs?: number; phase?: string } = {}): KernelLaunchError {
     const s = this.current;
+    const phase = options.phase ?? s.phase;
     const c = s.classification;
     const detail = c?.reason ? `${c.reason}${c.message ? `: ${c.message}` : ''}` : s.spark?.reason ? `SparkApplication ${s.spark.reason}` : undefined;
     const seconds = Math.round(timeoutMs / 1000);
     const watchError = this.watchProblem();
-    return new KernelLaunchError(KernelLaunchCodes.timeout, `the launch timed out after ${seconds} s while the kernel was in phase ${s.phase}`, {
+    return new KernelLaunchError(KernelLaunchCodes.timeout, `the launch timed out after ${seconds} s while the kernel was in phase ${phase}`, {
       kernelId: this.kernelId,
       namespace: this.namespace,
       ...(this.pod?.metadata?.name ? { resourceName: this.pod.metadata.name } : this.sparkName ? { resourceName: this.sparkName } : {}),
       reason: 'LaunchTimeout',
-      message: detail ?? `no ready pod after ${seconds} s`,
-      phase: s.phase,
+      message: detail ?? (s.phase === 'running' ? `the pod is running but the kernel did not report in ${seconds} s` : `no ready pod after ${seconds} s`),
+      phase,
       events: this.recentEvents(),
-      elapsedMs,
+      elapsedMs: options.elapsedMs ?? timeoutMs,
       ...(watchError ? { watchError } : {}),
     });
   }
