@@ -52,6 +52,12 @@ export interface WatchHubOptions {
   podLabelSelector?: string;
   /** Field selector of the shared event watch (default none: pods' and SparkApplications' events). */
   eventFieldSelector?: string;
+  /**
+   * Watch every namespace with one watch per resource instead of one per namespace. For the automatic
+   * namespace mode (a namespace per kernel), where per-namespace watches would be per-kernel watches.
+   * Needs list/watch on pods, events (and SparkApplications) cluster-wide (a ClusterRole).
+   */
+  allNamespaces?: boolean;
 }
 
 export interface HubWatchStats {
@@ -69,23 +75,23 @@ export interface HubWatchStats {
 /** Keys used by the standard routes. */
 export const routeKey = {
   kernel: (kernelId: string) => `kernel:${kernelId}`,
-  name: (name: string) => `name:${name}`,
-  involved: (kind: string, name: string) => `involved:${kind}/${name}`,
+  name: (namespace: string, name: string) => `name:${namespace}/${name}`,
+  involved: (namespace: string, kind: string, name: string) => `involved:${namespace}/${kind}/${name}`,
 };
 
-/** Pods route by kernel id label and by name. */
+/** Pods (and SparkApplications) route by kernel id label and by namespace/name. */
 export function podRoute(pod: KubeObject): string[] {
   const keys: string[] = [];
   const kid = pod.metadata?.labels?.[KERNEL_ID_LABEL];
   if (kid) keys.push(routeKey.kernel(kid));
-  if (pod.metadata?.name) keys.push(routeKey.name(pod.metadata.name));
+  if (pod.metadata?.name) keys.push(routeKey.name(pod.metadata.namespace ?? '', pod.metadata.name));
   return keys;
 }
 
 /** Events route by the object they are about. */
 export function eventRoute(e: EventLike): string[] {
   const io = e.involvedObject;
-  return io?.name ? [routeKey.involved(io.kind ?? '', io.name)] : [];
+  return io?.name ? [routeKey.involved(io.namespace ?? e.metadata?.namespace ?? '', io.kind ?? '', io.name)] : [];
 }
 
 class Router<T extends KubeObject> {
@@ -154,7 +160,7 @@ export class WatchHub {
   /** The shared pod watch of a namespace, routed by `kernel_id` label and pod name. */
   podSpec(namespace: string): WatchSpec {
     return {
-      resource: { ...POD_RESOURCE, namespace },
+      resource: { ...POD_RESOURCE, namespace: this.scope(namespace) },
       labelSelector: this.options.podLabelSelector ?? KERNEL_ID_LABEL,
       route: podRoute,
     };
@@ -163,7 +169,7 @@ export class WatchHub {
   /** The shared event watch of a namespace, routed by involved object. */
   eventSpec(namespace: string): WatchSpec<EventLike> {
     return {
-      resource: { ...EVENT_RESOURCE, namespace },
+      resource: { ...EVENT_RESOURCE, namespace: this.scope(namespace) },
       fieldSelector: this.options.eventFieldSelector,
       route: eventRoute,
     };
@@ -172,9 +178,13 @@ export class WatchHub {
   /** The shared SparkApplication watch of a namespace, routed by name and kernel id label. */
   sparkApplicationSpec(namespace: string, resource: Partial<ResourceRef> = {}): WatchSpec {
     return {
-      resource: { ...SPARK_APPLICATION_RESOURCE, ...resource, namespace },
+      resource: { ...SPARK_APPLICATION_RESOURCE, ...resource, namespace: this.scope(namespace) },
       route: podRoute,
     };
+  }
+
+  private scope(namespace: string): string | undefined {
+    return this.options.allNamespaces ? undefined : namespace;
   }
 
   private key(spec: WatchSpec<KubeObject>): string {

@@ -90,6 +90,29 @@ describe('WatchHub sharing and routing', () => {
     b.close();
   });
 
+  it('allNamespaces: kernels in many namespaces share one cluster-wide watch per resource', async () => {
+    const t = new FakeTransport();
+    t.set('/api/v1/pods', [], '1');
+    t.set('/api/v1/events', [], '1');
+    const hub = new WatchHub(t, { allNamespaces: true, watch: { random: () => 0 } });
+    const a = new KernelWatcher(hub, { namespace: 'ns-a', kernelId: 'ka', podName: 'same-name' });
+    const b = new KernelWatcher(hub, { namespace: 'ns-b', kernelId: 'kb', podName: 'same-name' });
+    await flush();
+    expect(t.streams.map((s) => s.path).sort()).toEqual(['/api/v1/events', '/api/v1/pods']);
+    const inB = runningPod({ name: 'same-name', kernelId: 'kb', uid: 'u-b' });
+    inB.metadata!.namespace = 'ns-b';
+    t.last('/api/v1/pods').send('ADDED', inB);
+    expect(b.status().phase).toBe('running');
+    expect(a.status().phase).toBe('waiting-for-pod');
+    const evA = event('Failed', 'Error: ErrImagePull', { type: 'Warning', name: 'same-name', uid: 'u-b' });
+    evA.metadata!.namespace = 'ns-a';
+    evA.involvedObject!.namespace = 'ns-a';
+    t.last('/api/v1/events').send('ADDED', evA);
+    expect(b.recentEvents()).toEqual([]);
+    a.close();
+    b.close();
+  });
+
   it('routes each pod only to its kernel', async () => {
     const { hub, podStream } = setup();
     const a = new KernelWatcher(hub, { namespace: NAMESPACE, kernelId: 'kernel-a' });

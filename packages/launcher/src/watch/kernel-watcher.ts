@@ -172,14 +172,14 @@ export class KernelWatcher {
     this.eventLease = hub.acquire<EventLike>(hub.eventSpec(this.namespace));
     const onPod = (n: WatchNotification<PodLike>): void => this.onPod(n);
     this.unsubs.push(this.podLease.subscribe(routeKey.kernel(this.kernelId), onPod));
-    if (options.podName) this.unsubs.push(this.podLease.subscribe(routeKey.name(options.podName), onPod));
+    if (options.podName) this.unsubs.push(this.podLease.subscribe(routeKey.name(this.namespace, options.podName), onPod));
     if (spark) {
       const ref: Partial<ResourceRef> = { ...(spark.group ? { group: spark.group } : {}), ...(spark.version ? { version: spark.version } : {}), ...(spark.plural ? { plural: spark.plural } : {}) };
       this.sparkLease = hub.acquire<SparkApplicationLike>(hub.sparkApplicationSpec(this.namespace, ref));
-      this.unsubs.push(this.sparkLease.subscribe(routeKey.name(spark.name), (n) => this.onApp(n)));
-      this.unsubs.push(this.eventLease.subscribe(routeKey.involved('SparkApplication', spark.name), (n) => this.onEvent(n)));
+      this.unsubs.push(this.sparkLease.subscribe(routeKey.name(this.namespace, spark.name), (n) => this.onApp(n)));
+      this.unsubs.push(this.eventLease.subscribe(routeKey.involved(this.namespace, 'SparkApplication', spark.name), (n) => this.onEvent(n)));
       for (const e of this.eventLease.watch.list()) {
-        if (e.involvedObject?.kind === 'SparkApplication' && e.involvedObject.name === spark.name) this.myEvents.set(eventKey(e), e);
+        if (e.involvedObject?.kind === 'SparkApplication' && e.involvedObject.name === spark.name && this.inNamespace(e)) this.myEvents.set(eventKey(e), e);
       }
       const existing = this.sparkLease.watch.get(spark.name, this.namespace);
       if (existing) this.app = existing;
@@ -318,6 +318,10 @@ export class KernelWatcher {
 
   // --- internals -----------------------------------------------------------------------------
 
+  private inNamespace(e: EventLike): boolean {
+    return (e.involvedObject?.namespace ?? e.metadata?.namespace ?? this.namespace) === this.namespace;
+  }
+
   private driverPodName(): string | undefined {
     return this.app?.status?.driverInfo?.podName || undefined;
   }
@@ -404,10 +408,10 @@ export class KernelWatcher {
     this.eventPodName = name;
     for (const [k, e] of this.myEvents) if (e.involvedObject?.kind === 'Pod') this.myEvents.delete(k);
     if (!name) return;
-    this.eventUnsub = this.eventLease.subscribe(routeKey.involved('Pod', name), (n) => this.onEvent(n));
+    this.eventUnsub = this.eventLease.subscribe(routeKey.involved(this.namespace, 'Pod', name), (n) => this.onEvent(n));
     // Events recorded before we followed this pod (one scan of the shared cache per pod name).
     for (const e of this.eventLease.watch.list()) {
-      if (e.involvedObject?.kind === 'Pod' && e.involvedObject.name === name) this.myEvents.set(eventKey(e), e);
+      if (e.involvedObject?.kind === 'Pod' && e.involvedObject.name === name && this.inNamespace(e)) this.myEvents.set(eventKey(e), e);
     }
   }
 
