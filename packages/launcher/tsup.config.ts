@@ -38,6 +38,11 @@ export default defineConfig([
     banner: {
       js: "import { createRequire as __gpCreateRequire } from 'node:module'; const require = __gpCreateRequire(import.meta.url);",
     },
+    // Bundle workspace packages from their sources (the `@gp/source` condition), so the scripts never depend
+    // on a sibling's possibly stale dist/.
+    esbuildOptions(options) {
+      options.conditions = ['@gp/source', 'import', 'module', 'node', 'default'];
+    },
     onSuccess: async () => copyTemplates(),
   },
 ]);

@@ -55,5 +55,5 @@ export function templateVars(r: ResolvedLaunch): TemplateVars {
 /** Renders and safely parses the documents of `template` for this launch. */
 export function renderDocuments(template: TemplateSource, r: ResolvedLaunch): unknown[] {
   const text = renderTemplate(template.source, templateVars(r), { name: template.name });
-  return parseRenderedDocuments(text);
+  return parseRenderedDocuments(text, { name: template.name });
 }

@@ -1,14 +1,12 @@
-// Helpers for the launcher's k8s tests, on top of the admin KubeConfig from @gp/testkit: apply RBAC objects,
-// mint a service-account kubeconfig (TokenRequest), list what exists in a namespace, run the built bundles.
+// Helpers for the launcher's k8s tests, on top of @gp/testkit's cluster: apply RBAC objects, list what exists in
+// a namespace, build kernelspec directories and run the built bundles.
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
 import { KubernetesApiError } from '../errors.js';
-import { createKubeClient, createObject, type KubeClient, resourcePath } from '../kube.js';
+import { createObject, type KubeClient, resourcePath } from '../kube.js';
 import type { Manifest } from '../manifests.js';
 
 export const LAUNCHER_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -70,35 +68,6 @@ export async function inventory(client: KubeClient, namespace: string, ignore: s
   return out.sort();
 }
 
-/** A kubeconfig file authenticating as `namespace/serviceAccount` with a fresh TokenRequest token. */
-export async function serviceAccountKubeconfig(admin: KubeConfig, namespace: string, serviceAccount: string, dir: string): Promise<string> {
-  const client = createKubeClient(admin);
-  const tr = await client.request<{ status: { token: string } }>({
-    method: 'POST',
-    path: `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`,
-    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
-  });
-  const cluster = admin.getCurrentCluster()!;
-  const file = join(dir, `${namespace}-${serviceAccount}.kubeconfig`);
-  const clusterEntry: Record<string, unknown> = { server: cluster.server };
-  if (cluster.caData) clusterEntry['certificate-authority-data'] = cluster.caData;
-  if (cluster.caFile) clusterEntry['certificate-authority'] = cluster.caFile;
-  if (cluster.skipTLSVerify) clusterEntry['insecure-skip-tls-verify'] = true;
-  writeFileSync(
-    file,
-    stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'test', cluster: clusterEntry }],
-      users: [{ name: serviceAccount, user: { token: tr.status.token } }],
-      contexts: [{ name: 'sa', context: { cluster: 'test', user: serviceAccount, namespace } }],
-      'current-context': 'sa',
-    }),
-    { mode: 0o600 },
-  );
-  return file;
-}
-
 /** A kernelspec directory like `k8s-spec install` makes: `<tmp>/<name>/scripts/{bundle, template}`. */
 export function kernelspecDir(name: string, files: { bundle: string; template: [string, string] }): string {
   const scripts = join(mkdtempSync(join(tmpdir(), 'gp-spec-')), name, 'scripts');
@@ -122,12 +91,4 @@ export function runNode(script: string, args: string[], env: Record<string, stri
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-/** Polls `fn` until it returns true (no fixed sleeps in assertions; the test timeout bounds it). */
-export async function until(fn: () => Promise<boolean>, intervalMs = 200): Promise<void> {
-  for (;;) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
