@@ -162,6 +162,17 @@ describe('KernelWatcher.waitUntilRunning', () => {
     expect(progress.every((e) => e.kernelId === KERNEL_ID && e.at instanceof Date)).toBe(true);
   });
 
+  it('a Pulled event that arrives before the pod shows its node still gives scheduled first', async () => {
+    const { hub, podStream, eventStream } = setup();
+    const w = new KernelWatcher(hub, { namespace: NAMESPACE, kernelId: KERNEL_ID });
+    await flush();
+    podStream().send('ADDED', pod());
+    eventStream().send('ADDED', event('Pulled', `Container image "${IMAGE}" already present on machine`));
+    podStream().send('MODIFIED', runningPod());
+    expect(w.progress.history.map((e) => e.type)).toEqual(['pod-created', 'scheduled', 'pulled', 'started', 'pod-running']);
+    w.close();
+  });
+
   it('a pod already running in the shared cache resolves at once, with implied milestones in order', async () => {
     const { t, hub } = setup();
     t.set(PODS, [runningPod()], '100');

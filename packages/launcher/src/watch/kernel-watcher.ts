@@ -611,6 +611,9 @@ export class KernelWatcher {
     for (const m of implied) reached.add(m);
     if (c?.pulling && !c.started) reached.add('pulling');
     if (c?.pulled) reached.add('pulled');
+    // The kubelet only pulls and starts on a node: those events imply the pod was scheduled, even
+    // when they arrive (on the event watch) before the pod update that shows its node.
+    if (reached.has('pulling') || reached.has('pulled') || reached.has('started')) reached.add('scheduled');
     const events = this.podEvents();
     const latest = (reason: string): EventLike | undefined => sortEvents(events.filter((e) => e.reason === reason)).pop();
     for (let i = this.lastMilestone + 1; i < LAUNCH_MILESTONES.length; i++) {
