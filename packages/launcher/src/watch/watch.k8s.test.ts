@@ -5,10 +5,9 @@
 import * as net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
+import { useCluster } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import { createKubeClient, type KubeClient } from '../kube.js';
 import { KernelLaunchError } from './errors.js';
 import { WatchHub } from './hub.js';
@@ -16,17 +15,17 @@ import { KernelWatcher } from './kernel-watcher.js';
 import type { LaunchProgressEvent } from './progress.js';
 import { POD_RESOURCE, ResourceWatch } from './resource-watch.js';
 import { kubeConfigTransport } from './transport.js';
-import { TESTKIT } from './k8s-testkit.test-helper.js';
 
 /** Long enough that only a hang reaches it: the fail-fast cases must end with their own code. */
 const LAUNCH_TIMEOUT_MS = 90_000;
 const SLEEP_IMAGE = 'gp-test/watch-sleep:1';
 const EXIT3_IMAGE = 'gp-test/watch-exit3:1';
 
+const cluster = useCluster();
 let kc: KubeConfig;
 let client: KubeClient;
 let hub: WatchHub;
-const ns = `watch-${randomUUID().slice(0, 8)}`;
+let ns: string;
 
 interface PodOptions {
   image?: string;
@@ -101,52 +100,17 @@ async function launchFailure(watcher: KernelWatcher): Promise<KernelLaunchError>
 }
 
 beforeAll(async () => {
-  kc = await TESTKIT.kubeConfig();
+  kc = cluster.kc;
   client = createKubeClient(kc);
-  await TESTKIT.registerImages({
-    [SLEEP_IMAGE]: { command: ['sleep', '3600'] },
-    [EXIT3_IMAGE]: { command: ['sh', '-c', 'echo kernel failed to start >&2; exit 3'] },
-  });
-  await client.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
-  await waitForDefaultServiceAccount();
-  await ensureSparkCrd();
+  cluster.registerImage(SLEEP_IMAGE, { command: ['sleep', '3600'] });
+  cluster.registerImage(EXIT3_IMAGE, { command: ['sh', '-c', 'echo kernel failed to start >&2; exit 3'] });
+  ns = await cluster.createNamespace('watch');
   hub = new WatchHub(kubeConfigTransport(kc));
 });
 
 afterAll(async () => {
   await hub?.close();
-  await client?.request({ method: 'DELETE', path: `/api/v1/namespaces/${ns}` }).catch(() => undefined);
 });
-
-/** The ServiceAccount admission plugin refuses pods until the controller-manager created `default`. */
-async function waitForDefaultServiceAccount(): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const ok = await client.request({ method: 'GET', path: `/api/v1/namespaces/${ns}/serviceaccounts/default` }).then(() => true, () => false);
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no default ServiceAccount in namespace ${ns}`);
-}
-
-async function ensureSparkCrd(): Promise<void> {
-  const name = 'sparkapplications.sparkoperator.k8s.io';
-  const exists = await client
-    .request({ method: 'GET', path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}` })
-    .then(() => true, () => false);
-  if (!exists) {
-    const crd = parseYaml(readFileSync(`${TESTKIT.sharedDir}/k8s/crds/sparkoperator.k8s.io_sparkapplications.yaml`, 'utf8')) as Record<string, unknown>;
-    await client.request({ method: 'POST', path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', body: crd }).catch((e: unknown) => {
-      if ((e as { statusCode?: number }).statusCode !== 409) throw e;
-    });
-  }
-  // Wait until the API serves the group (CRD established).
-  for (let i = 0; i < 100; i++) {
-    const ok = await client.request({ method: 'GET', path: `/apis/sparkoperator.k8s.io/v1beta2/namespaces/${ns}/sparkapplications` }).then(() => true, () => false);
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('the SparkApplication CRD was not established');
-}
 
 describe('readiness on a real cluster', () => {
   it('a sleep pod becomes Running with IP 127.0.0.1, with progress in order', async () => {
