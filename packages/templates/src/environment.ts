@@ -167,18 +167,18 @@ function registerFilters(env: nunjucks.Environment): void {
   env.addFilter('int', (value: unknown, ...rest: unknown[]) => {
     const args = rest.filter((a) => !isKeywordArgs(a));
     const kw = rest.find(isKeywordArgs) as Record<string, unknown> | undefined;
+    if (value === undefined) throw new FilterValueError(undefined, 'a defined variable (the template applies | int to it)');
     const n = toInt(value);
     if (n !== undefined) return n;
-    if (value === undefined || value === null) return args[0] ?? kw?.default ?? 0;
     if (args.length > 0) return args[0];
     if (kw && 'default' in kw) return kw.default;
     throw new FilterValueError(value, 'an integer (the template applies | int to it)');
   });
   env.addFilter('float', (value: unknown, ...rest: unknown[]) => {
     const args = rest.filter((a) => !isKeywordArgs(a));
+    if (value === undefined) throw new FilterValueError(undefined, 'a defined variable (the template applies | float to it)');
     const n = toFloat(value);
     if (n !== undefined) return n;
-    if (value === undefined || value === null) return args[0] ?? 0;
     if (args.length > 0) return args[0];
     throw new FilterValueError(value, 'a number (the template applies | float to it)');
   });
@@ -292,6 +292,22 @@ function describeNunjucksError(error: unknown, name: string): string {
   return message.replace(/^\(unknown path\)/, `(${name})`).replace(/\s+/g, ' ').trim();
 }
 
+const RAW_BLOCK = /(\{%[-+]?\s*raw\s*[-+]?%\}[\s\S]*?\{%[-+]?\s*endraw\s*[-+]?%\})/;
+
+/**
+ * Source differences between Jinja2 and nunjucks, removed before parsing:
+ * - Jinja normalizes line endings to \n and drops one trailing newline of the source (keep_trailing_newline=False);
+ * - Jinja's trim_blocks/lstrip_blocks also apply to comments ({# ... #}); nunjucks' do not, so plain comments are
+ *   removed here with Jinja's whitespace rules (comments with - or + modifiers are left to nunjucks).
+ */
+export function jinjaSource(source: string): string {
+  const text = source.replace(/\r\n?/g, '\n').replace(/\n$/, '');
+  return text
+    .split(RAW_BLOCK)
+    .map((part, index) => (index % 2 === 1 ? part : part.replace(/(^|\n)([ \t]*)\{#(?![-+])([\s\S]*?)(?<![-+])#\}\n?|\{#(?![-+])([\s\S]*?)(?<![-+])#\}\n?/g, (_m, nl: string | undefined) => nl ?? '')))
+    .join('');
+}
+
 /** Compiles a template source with its `{{ }}` rewritten through the emit hook. */
 export function compileTemplate(source: string, name: string): CompiledTemplate {
   if (MARK_ANY.test(source)) {
@@ -303,7 +319,7 @@ export function compileTemplate(source: string, name: string): CompiledTemplate 
   let code: string;
   try {
     code = withJinjaCompat(() => {
-      const ast = internals.parser.parse(source, [], (env as unknown as { opts: object }).opts);
+      const ast = internals.parser.parse(jinjaSource(source), [], (env as unknown as { opts: object }).opts);
       rewriteOutputs(ast, sites);
       const compiler = new internals.compiler.Compiler(name, false);
       compiler.compile(ast);

@@ -4,7 +4,7 @@
  * byte-order mark; all of those are written as escapes that JSON and YAML decode alike.
  */
 
-const NAMED: Record<string, string> = { '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const NAMED: Record<string, string> = { '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
 
 /**
  * Characters escaped in every form: C0 controls, DEL, C1 controls (incl. NEL U+0085), LS/PS (U+2028/9), the BOM,
@@ -14,7 +14,7 @@ const NAMED: Record<string, string> = { '\\': '\\\\', '"': '\\"', '\n': '\\n', '
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff\ue000-\ue002]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 function hex4(ch: string): string {
-  return `\\u${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+  return `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
 function escapeUnsafe(ch: string): string {
