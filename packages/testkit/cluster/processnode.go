@@ -214,7 +214,8 @@ func (n *processNode) register(ctx context.Context) error {
 		Status: n.nodeStatus(),
 	}
 	var lastErr error
-	for attempt := 0; attempt < 120; attempt++ {
+	// Started together with the API server: retry for up to 3 minutes.
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

@@ -40,9 +40,25 @@ export function kubernetesVersion(): string {
   return m[1];
 }
 
-/** Cache key: the Kubernetes version plus a hash of go.mod, go.sum and the Go sources. */
+/**
+ * Linker flags: strip symbols, and stamp the Kubernetes version into the components (as
+ * Kubernetes' own build does) so /version reports it instead of v0.0.0-master.
+ */
+export function clusterLdflags(version: string = kubernetesVersion()): string {
+  const [major = '', minor = ''] = version.replace(/^v/, '').split('.');
+  const stamps = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].flatMap((pkg) => [
+    `-X ${pkg}.gitVersion=${version}`,
+    `-X ${pkg}.gitMajor=${major}`,
+    `-X ${pkg}.gitMinor=${minor}`,
+    `-X ${pkg}.gitTreeState=clean`,
+  ]);
+  return ['-s', '-w', ...stamps].join(' ');
+}
+
+/** Cache key: the Kubernetes version plus a hash of go.mod, go.sum, the Go sources and the linker flags. */
 export function clusterBinaryKey(): string {
   const hash = createHash('sha256');
+  hash.update(clusterLdflags()).update('\0');
   const files = readdirSync(clusterModuleDir)
     .filter((f) => f === 'go.mod' || f === 'go.sum' || f.endsWith('.go'))
     .sort();
@@ -107,7 +123,7 @@ export async function ensureClusterBinary(options: BinaryOptions = {}): Promise<
     if (existsSync(binary)) return { path: binary, kubernetesVersion: version, built: false };
     const started = Date.now();
     log(`building gp-testcluster (Kubernetes ${version}) into ${dir}; a cold build takes many minutes`);
-    await goBuild(join(dir, 'gp-testcluster.tmp'), log);
+    await goBuild(join(dir, 'gp-testcluster.tmp'), clusterLdflags(version), log);
     renameSync(join(dir, 'gp-testcluster.tmp'), binary);
     const buildSeconds = Math.round((Date.now() - started) / 1000);
     log(`built gp-testcluster in ${buildSeconds}s`);
@@ -125,10 +141,10 @@ function readFileSafe(path: string): string {
   }
 }
 
-function goBuild(out: string, log: (line: string) => void): Promise<void> {
+function goBuild(out: string, ldflags: string, log: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn('go', ['build', '-v', '-trimpath', '-ldflags=-s -w', '-o', out, '.'], {
+    const child = spawn('go', ['build', '-v', '-trimpath', `-ldflags=${ldflags}`, '-o', out, '.'], {
       cwd: clusterModuleDir,
       env: { ...process.env, GOFLAGS: '-mod=readonly -buildvcs=false', GOTOOLCHAIN: 'local' },
       stdio: ['ignore', 'pipe', 'pipe'],

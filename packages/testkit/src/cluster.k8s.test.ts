@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { ApiException, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, VersionApi, type V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { useCluster } from './vitest.js';
 
@@ -32,6 +32,8 @@ describe('control plane', () => {
     const node = await core.readNode({ name: cluster.info.nodeName });
     expect(node.status?.nodeInfo?.kubeletVersion).toBe(cluster.info.kubernetesVersion);
     expect(cluster.apiServerUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const version = await cluster.kc.makeApiClient(VersionApi).getCode();
+    expect(version.gitVersion).toBe(cluster.info.kubernetesVersion);
   });
 
   it('RBAC denies an identity without a role and allows it once bound', async () => {

@@ -380,25 +380,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       '--enable-priority-and-fairness=false',
       `--cert-dir=${join(dir, 'apiserver-certs')}`,
     ]);
-    await waitUntil('kube-apiserver /readyz', async () => {
-      const res = await adminRequest(info, 'GET', '/readyz');
-      return res.status === 200 && res.body.trim() === 'ok';
-    });
-    log(`kube-apiserver ready at ${apiServerUrl} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
-
-    launch('kube-controller-manager', [
-      `--kubeconfig=${kubeconfigs['controller-manager']}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${cmPort}`,
-      `--cert-dir=${join(dir, 'controller-manager-certs')}`,
-      '--leader-elect=false',
-      '--profiling=false',
-      '--use-service-account-credentials=true',
-      `--service-account-private-key-file=${join(pki, 'sa.key')}`,
-      `--root-ca-file=${ca}`,
-      `--cluster-signing-cert-file=${ca}`,
-      `--cluster-signing-key-file=${join(pki, 'ca.key')}`,
-    ]);
+    // The scheduler and the node retry until the API server is up; the controller manager
+    // gives up after 10 s, so it starts once the API server is ready.
     launch('kube-scheduler', [
       `--kubeconfig=${kubeconfigs.scheduler}`,
       '--bind-address=127.0.0.1',
@@ -421,6 +404,25 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       `--image-pull-backoff=${options.imagePullBackoffSeconds ?? 10}s`,
     ]);
 
+    await waitUntil('kube-apiserver /readyz', async () => {
+      const res = await adminRequest(info, 'GET', '/readyz');
+      return res.status === 200 && res.body.trim() === 'ok';
+    });
+    log(`kube-apiserver ready at ${apiServerUrl} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+
+    launch('kube-controller-manager', [
+      `--kubeconfig=${kubeconfigs['controller-manager']}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${cmPort}`,
+      `--cert-dir=${join(dir, 'controller-manager-certs')}`,
+      '--leader-elect=false',
+      '--profiling=false',
+      '--use-service-account-credentials=true',
+      `--service-account-private-key-file=${join(pki, 'sa.key')}`,
+      `--root-ca-file=${ca}`,
+      `--cluster-signing-cert-file=${ca}`,
+      `--cluster-signing-key-file=${join(pki, 'ca.key')}`,
+    ]);
     if (options.installSparkCrd ?? true) {
       const crd = parseYaml(readFileSync(join(sharedDir, 'k8s', 'crds', 'sparkoperator.k8s.io_sparkapplications.yaml'), 'utf8'));
       // Raw JSON, not client-node's typed API: its serializer drops x-kubernetes-* schema keys.

@@ -1,5 +1,5 @@
 export * from './python.js';
-export { ensureClusterBinary, kubernetesVersion, clusterBinaryKey, clusterCacheDir, clusterModuleDir, ClusterBuildError } from './binary.js';
+export { ensureClusterBinary, kubernetesVersion, clusterBinaryKey, clusterLdflags, clusterCacheDir, clusterModuleDir, ClusterBuildError } from './binary.js';
 export type { BinaryOptions, ClusterBinary } from './binary.js';
 export { startCluster, sweepStaleClusters, freePorts, adminRequest, ClusterStartError, DEFAULT_NODE_CAPACITY } from './cluster.js';
 export type { StartClusterOptions, TestCluster } from './cluster.js';
