@@ -191,7 +191,7 @@ describe('shared namespace', () => {
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfig);
     const result = await launchKernelResources(request, { kubeConfig: kc, template });
-    const podUid = (result.created[0]!.metadata as { uid: string }).uid;
+    const podUid = result.created[0]!.metadata.uid as string;
     for (const [kind, name] of [['ConfigMap', `alice-${kid}-cfg`], ['Service', `svc-${kid}`]] as const) {
       const o = await getObject<{ metadata: { ownerReferences: { kind: string; name: string; uid: string }[] } }>(admin, 'v1', kind, name, ns);
       expect(o.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'Pod', name: `alice-${kid}`, uid: podUid, controller: true })]);
