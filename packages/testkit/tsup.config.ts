@@ -7,4 +7,6 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   sourcemap: true,
+  // Only ever loaded inside vitest: never bundle it.
+  external: ['vitest', 'vitest/node'],
 });
