@@ -198,7 +198,7 @@ describe('KernelWatcher.waitUntilRunning', () => {
     expect(pending.done).toBe(false);
     const msg = 'rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/elyra/kernel-py:nope": not found';
     podStream().send('MODIFIED', scheduledPod(waiting('ErrImagePull', msg)));
-    const r = await settle(p);
+    const r = await settle(p, GRACE);
     expect(r.error).toBeInstanceOf(KernelLaunchError);
     const e = r.error as KernelLaunchError;
     expect(e.code).toBe('GP_KERNEL_IMAGE_PULL_FAILED');
@@ -301,18 +301,20 @@ describe('KernelWatcher.waitUntilRunning', () => {
     expect(e.events.map((x) => x.message)).toEqual([msg]);
   });
 
-  it('a failure seen before its events waits briefly for them, and resolves as soon as one arrives', async () => {
+  it('a failure seen before its Warning event waits briefly for it, and rejects as soon as it arrives', async () => {
     const { hub, podStream, eventStream } = setup();
     const wait = waitForKernelPod(hub, { namespace: NAMESPACE, kernelId: KERNEL_ID, timeoutMs: 300_000 });
     await flush();
     podStream().send('ADDED', scheduledPod(waiting('ErrImagePull', 'not found')));
     const early = await settle(wait, 100);
     expect(early.done).toBe(false);
-    eventStream().send('ADDED', event('Failed', 'Failed to pull image "x": not found', { type: 'Warning' }));
+    eventStream().send('ADDED', event('Pulling', 'Pulling image "x"', { at: '2026-11-23T22:00:02Z' }));
+    expect((await settle(wait, 100)).done).toBe(false); // a Normal event is not the failure's report
+    eventStream().send('ADDED', event('Failed', 'Failed to pull image "x": not found', { type: 'Warning', at: '2026-11-23T22:00:03Z' }));
     const r = await settle(wait);
     const e = r.error as KernelLaunchError;
     expect(e.code).toBe('GP_KERNEL_IMAGE_PULL_FAILED');
-    expect(e.events.map((x) => x.reason)).toEqual(['Failed']);
+    expect(e.events.map((x) => x.reason)).toEqual(['Pulling', 'Failed']);
   });
 
   it('a Warning event is streamed as progress', async () => {

@@ -83,9 +83,9 @@ export interface WaitOptions {
   /** Awaited before the promise rejects (delete the pod / namespace here); its errors are logged. */
   onFailure?: (error: KernelLaunchError) => Promise<void> | void;
   /**
-   * On a failure seen before any event about the kernel arrived, wait up to this long for the events
-   * (they travel on their own watch and often trail the pod status) so the error can carry them.
-   * Default 1000 ms; 0 disables.
+   * On a failure seen before a Warning event about the kernel arrived, wait up to this long for it
+   * (events travel on their own watch and often trail the pod status) so the error carries the
+   * events. Default 1000 ms; 0 disables.
    */
   eventGraceMs?: number;
 }
@@ -289,17 +289,24 @@ export class KernelWatcher {
     });
   }
 
-  /** Resolves when some event about the kernel is known, or after `ms`. */
+  /**
+   * Resolves once a Warning event about the kernel is known (the kubelet, scheduler or operator
+   * reporting the failure; earlier events of the same reporter arrived before it), or after `ms`.
+   */
   private eventsArrived(ms: number): Promise<void> {
-    if (this.myEvents.size > 0 || ms <= 0) return Promise.resolve();
+    const ready = (): boolean => [...this.myEvents.values()].some((e) => e.type === 'Warning');
+    if (ready() || ms <= 0) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(t);
-        this.eventWaiters.delete(done);
+        this.eventWaiters.delete(check);
         resolve();
       };
+      const check = (): void => {
+        if (ready()) done();
+      };
       const t = setTimeout(done, ms);
-      this.eventWaiters.add(done);
+      this.eventWaiters.add(check);
     });
   }
 

@@ -277,6 +277,32 @@ describe('shared watches on a real cluster', () => {
   });
 });
 
+describe('cluster-wide watches on a real cluster', () => {
+  it('allNamespaces: kernels in two namespaces share one pod watch and one event watch', async () => {
+    const other = await cluster.createNamespace('watch-b');
+    const local = new WatchHub(kubeConfigTransport(kc), { allNamespaces: true });
+    const a = { kernelId: kid(), namespace: ns };
+    const b = { kernelId: kid(), namespace: other };
+    const watchers = [a, b].map((k) => new KernelWatcher(local, k));
+    const names = await Promise.all(
+      [a, b].map(async (k) => {
+        const body = podManifest(k.kernelId);
+        (body.metadata as { namespace: string }).namespace = k.namespace;
+        await client.request({ method: 'POST', path: `/api/v1/namespaces/${k.namespace}/pods`, body });
+        return (body.metadata as { name: string }).name;
+      }),
+    );
+    const placements = await Promise.all(watchers.map((w) => w.waitUntilRunning({ timeoutMs: LAUNCH_TIMEOUT_MS })));
+    expect(placements.map((p) => p.podName)).toEqual(names);
+    expect(local.stats().map((s) => s.path).sort()).toEqual(['/api/v1/events', '/api/v1/pods']);
+    expect(local.totals()).toMatchObject({ watchesStarted: 2, activeWatches: 2 });
+    for (const w of watchers) w.close();
+    await deletePod(names[0]!);
+    await client.request({ method: 'DELETE', path: `/api/v1/namespaces/${other}/pods/${names[1]}`, query: { gracePeriodSeconds: 0 } });
+    await local.close();
+  });
+});
+
 /** A TCP proxy in front of the API server whose connections a test can cut or freeze. */
 async function startProxy(target: URL): Promise<{ url: string; cut: () => void; freeze: () => void; close: () => Promise<void> }> {
   const pairs = new Set<{ a: net.Socket; b: net.Socket }>();
