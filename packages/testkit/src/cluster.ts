@@ -129,6 +129,7 @@ export function sweepStaleClusters(log: (line: string) => void = () => {}): void
     const dir = join(tmpdir(), entry);
     const owner = Number(readFileSafe(join(dir, 'owner.pid')));
     if (owner && pidAlive(owner)) continue;
+    if (existsSync(join(dir, 'kept'))) continue; // stopped cleanly, kept on request (GP_TESTKIT_KEEP)
     if (!owner && !existsSync(join(dir, 'pids'))) continue; // not ours or just being created
     const pidsDir = join(dir, 'pids');
     const components = existsSync(pidsDir) ? readdirSync(pidsDir).map((f) => Number(readFileSafe(join(pidsDir, f)))) : [];
@@ -330,7 +331,12 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
     }
     for (const pgid of podGroups(dir)) killGroup(pgid, 'SIGKILL');
     for (const c of components) if (c.child.pid) killGroup(c.child.pid, 'SIGKILL');
-    if (!keep) rmSync(dir, { recursive: true, force: true });
+    if (keep) {
+      writeFileSync(join(dir, 'kept'), '');
+      log(`kept ${dir}`);
+    } else {
+      rmSync(dir, { recursive: true, force: true });
+    }
   };
 
   const failure = (what: string): ClusterStartError => {
@@ -423,7 +429,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       `--cluster-signing-cert-file=${ca}`,
       `--cluster-signing-key-file=${join(pki, 'ca.key')}`,
     ]);
-    if (options.installSparkCrd ?? true) {
+    const installCrd = async () => {
+      if (!(options.installSparkCrd ?? true)) return;
       const crd = parseYaml(readFileSync(join(sharedDir, 'k8s', 'crds', 'sparkoperator.k8s.io_sparkapplications.yaml'), 'utf8'));
       // Raw JSON, not client-node's typed API: its serializer drops x-kubernetes-* schema keys.
       const res = await adminRequest(info, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
@@ -432,24 +439,28 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
         const r = await adminRequest(info, 'GET', '/apis/sparkoperator.k8s.io/v1beta2');
         return r.status === 200 && r.body.includes('sparkapplications');
       });
-    }
-    await waitUntil('the process node to be Ready without taints', async () => {
-      const res = await adminRequest(info, 'GET', '/api/v1/nodes/gp-node');
-      if (res.status !== 200) return false;
-      const node = JSON.parse(res.body) as {
-        spec?: { taints?: unknown[] };
-        status?: { conditions?: { type: string; status: string }[] };
-      };
-      const ready = node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-      return Boolean(ready) && (node.spec?.taints ?? []).length === 0;
-    });
-    await waitUntil('the default service account (controller manager running)', async () => {
-      const res = await adminRequest(info, 'GET', '/api/v1/namespaces/default/serviceaccounts/default');
-      return res.status === 200;
-    });
-    await waitUntil('kube-scheduler to serve', async () =>
-      readFileSafe(join(logDir, 'kube-scheduler.log')).includes('Serving securely'),
-    );
+    };
+    const nodeReady = () =>
+      waitUntil('the process node to be Ready without taints', async () => {
+        const res = await adminRequest(info, 'GET', '/api/v1/nodes/gp-node');
+        if (res.status !== 200) return false;
+        const node = JSON.parse(res.body) as {
+          spec?: { taints?: unknown[] };
+          status?: { conditions?: { type: string; status: string }[] };
+        };
+        const ready = node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        return Boolean(ready) && (node.spec?.taints ?? []).length === 0;
+      });
+    const defaultServiceAccount = () =>
+      waitUntil('the default service account (controller manager running)', async () => {
+        const res = await adminRequest(info, 'GET', '/api/v1/namespaces/default/serviceaccounts/default');
+        return res.status === 200;
+      });
+    const schedulerServing = () =>
+      waitUntil('kube-scheduler to serve', async () => readFileSafe(join(logDir, 'kube-scheduler.log')).includes('Serving securely'));
+    const results = await Promise.allSettled([installCrd(), nodeReady(), defaultServiceAccount(), schedulerServing()]);
+    const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (rejected) throw rejected.reason;
   } catch (err) {
     await stop();
     throw err;
