@@ -366,6 +366,31 @@ describe('KernelWatcher.whenFailed', () => {
   });
 });
 
+describe('KernelWatcher.close', () => {
+  it('settles pending waits as cancelled and leaves a caller-owned progress channel open', async () => {
+    const { hub } = setup();
+    const progress = new LaunchProgress(KERNEL_ID);
+    const w = new KernelWatcher(hub, { namespace: NAMESPACE, kernelId: KERNEL_ID, progress });
+    const running = settle(w.waitUntilRunning());
+    const failed = settle(w.whenFailed());
+    await flush();
+    w.close();
+    await flush();
+    expect(((await running).error as KernelLaunchError).code).toBe('GP_KERNEL_LAUNCH_CANCELLED');
+    expect(((await failed).value as KernelLaunchError).code).toBe('GP_KERNEL_LAUNCH_CANCELLED');
+    expect(progress.isClosed).toBe(false);
+    progress.emit('connection-info-received', 'ok');
+    expect(progress.history.map((e) => e.type)).toEqual(['connection-info-received']);
+  });
+
+  it('closes the progress channel it created', async () => {
+    const { hub } = setup();
+    const w = new KernelWatcher(hub, { namespace: NAMESPACE, kernelId: KERNEL_ID });
+    w.close();
+    expect(w.progress.isClosed).toBe(true);
+  });
+});
+
 describe('KernelWatcher.launchTimeoutError', () => {
   it('lets the provisioner name its own phase when waiting for the connection info runs out', async () => {
     const { hub, podStream, eventStream } = setup();

@@ -152,6 +152,8 @@ export class KernelWatcher {
   private readonly warningsSeen = new Set<string>();
   private readonly myEvents = new Map<string, EventLike>();
   private readonly eventWaiters = new Set<() => void>();
+  private readonly closeHandlers = new Set<() => void>();
+  private readonly ownsProgress: boolean;
   private lastMilestone = -1;
   private closed = false;
   private current: KernelStatus = { phase: 'waiting-for-pod' };
@@ -162,6 +164,7 @@ export class KernelWatcher {
   ) {
     this.namespace = options.namespace;
     this.kernelId = options.kernelId;
+    this.ownsProgress = !options.progress;
     this.progress = options.progress ?? new LaunchProgress(options.kernelId);
     this.log = (options.logger ?? silentLogger).child({ kernel_id: options.kernelId, namespace: options.namespace });
     const spark = typeof options.sparkApplication === 'string' ? { name: options.sparkApplication } : options.sparkApplication;
@@ -225,9 +228,11 @@ export class KernelWatcher {
     const result = new Promise<KernelPlacement>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       let off: (() => void) | undefined;
+      const onClose = (): void => finish(this.cancelledError(Date.now() - started, 'the watcher was closed'));
       const finish = (err: KernelLaunchError | undefined, placement?: KernelPlacement): void => {
         if (timer) clearTimeout(timer);
         off?.();
+        this.closeHandlers.delete(onClose);
         options.signal?.removeEventListener('abort', onAbort);
         if (err) reject(err);
         else resolve(placement as KernelPlacement);
@@ -251,6 +256,7 @@ export class KernelWatcher {
       if (options.signal?.aborted) return onAbort();
       if (this.closed) return finish(this.cancelledError(0, 'the watcher was closed'));
       options.signal?.addEventListener('abort', onAbort, { once: true });
+      this.closeHandlers.add(onClose);
       if (options.timeoutMs !== undefined) timer = setTimeout(() => finish(this.launchTimeoutError(options.timeoutMs ?? 0, { elapsedMs: Date.now() - started })), options.timeoutMs);
       off = this.onChange(check);
       check(this.current);
@@ -277,15 +283,26 @@ export class KernelWatcher {
     return new Promise((resolve) => {
       const now = this.current.error;
       if (now) return resolve(now);
+      if (this.closed) return resolve(this.cancelledError(0, 'the watcher was closed'));
+      const stop = (): void => {
+        off();
+        this.closeHandlers.delete(onClose);
+        signal?.removeEventListener('abort', stop);
+      };
       const off = this.onChange((s) => {
         if (s.error) {
-          off();
-          signal?.removeEventListener('abort', onAbort);
+          stop();
           resolve(s.error);
         }
       });
-      const onAbort = (): void => off();
-      signal?.addEventListener('abort', onAbort, { once: true });
+      // Closing the watcher settles the race with a GP_KERNEL_LAUNCH_CANCELLED error; an aborted
+      // signal just stops listening.
+      const onClose = (): void => {
+        stop();
+        resolve(this.cancelledError(0, 'the watcher was closed'));
+      };
+      this.closeHandlers.add(onClose);
+      signal?.addEventListener('abort', stop, { once: true });
     });
   }
 
@@ -310,7 +327,10 @@ export class KernelWatcher {
     });
   }
 
-  /** Releases the shared watches (the last kernel of a namespace stops them) and ends the progress stream. */
+  /**
+   * Releases the shared watches (the last kernel of a namespace stops them), settles pending waits
+   * with GP_KERNEL_LAUNCH_CANCELLED, and ends the progress stream if the watcher created it.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -319,7 +339,10 @@ export class KernelWatcher {
     this.podLease.release();
     this.eventLease.release();
     this.sparkLease?.release();
-    this.progress.close();
+    for (const h of [...this.closeHandlers]) h();
+    this.closeHandlers.clear();
+    // A channel passed in belongs to the caller (the provisioner emits its own milestones after this).
+    if (this.ownsProgress) this.progress.close();
     this.changeListeners.clear();
   }
 
