@@ -72,6 +72,10 @@ describe('checkDocuments', () => {
     expect(e).toBeInstanceOf(ManifestError);
     expect(e.message).toMatch(re);
   });
+  it('drops null-valued keys (an empty YAML block means absent)', () => {
+    const [d] = checkDocuments([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels: null }, spec: { volumes: null, containers: [{ name: 'c', env: null }] } }], POD_TEMPLATE_KINDS, 'ns', 't');
+    expect(d).toEqual({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns' }, spec: { containers: [{ name: 'c' }] } });
+  });
   it('refuses an empty rendering', () => {
     expect(() => checkDocuments([], POD_TEMPLATE_KINDS, 'default', 't')).toThrow(ManifestError);
   });

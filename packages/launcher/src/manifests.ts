@@ -87,10 +87,22 @@ export function checkDocuments(docs: unknown[], allowed: Readonly<Record<string,
         throw new ManifestError(`${where} (${kind} "${metadata.name}") has metadata.${field} that is not a map of strings.`, { details: { template, index: i, kind } });
       }
     }
-    const out = structuredClone(doc) as Manifest;
+    const out = withoutNulls(doc) as Manifest;
     out.metadata.namespace = namespace;
     return out;
   });
+}
+
+/**
+ * A copy without null-valued keys: `volumeMounts:` with nothing under it renders as null, which Kubernetes reads
+ * as absent; dropping it keeps the manifest (and `--dry-run`'s output) equal to what the API server stores.
+ */
+export function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (!isObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== null && v !== undefined) out[k] = withoutNulls(v);
+  return out;
 }
 
 function checkIds(sc: unknown, where: string, r: ResolvedLaunch): void {
