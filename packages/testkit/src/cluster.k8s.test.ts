@@ -235,14 +235,14 @@ describe('process node', () => {
 
   it('sends SIGTERM first and SIGKILL after the grace period', async () => {
     const ns = await cluster.createNamespace('grace');
-    // A shell that ignores SIGTERM (trap '' TERM) and a child that does not.
+    // A shell that notes SIGTERM but keeps running: only SIGKILL ends it.
     await core.createNamespacedPod({
       namespace: ns,
       body: {
         metadata: { name: 'stubborn' },
         spec: {
           terminationGracePeriodSeconds: 2,
-          containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', "trap '' TERM; echo started; while true; do sleep 1; done"] }],
+          containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', "trap 'echo got TERM' TERM; echo started; while true; do sleep 1; done"] }],
         },
       },
     });
@@ -258,6 +258,8 @@ describe('process node', () => {
       { description: 'the pod to be removed' },
     );
     expect(processAlive(pid)).toBe(false);
+    // The log outlives the pod: SIGTERM came first and was survived, so SIGKILL ended it.
+    expect(cluster.podLogs(ns, 'stubborn')).toContain('got TERM');
   });
 
   it('reports ErrImagePull then ImagePullBackOff for an image not in the table', async () => {
