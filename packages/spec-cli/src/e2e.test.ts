@@ -272,6 +272,53 @@ writeFileSync(a[a.indexOf('--spark-opts-out') + 1], '--conf spark.kubernetes.dri
     expect(submit.slice(launcherAt + 1)).toEqual(['--extra-launch', 'two words', ...kernelArgs]);
   });
 
+  it('with the real launcher bundle: the rendered pod becomes the driver/executor pod template', () => {
+    const { root, env } = tempHome();
+    const prefix = join(root, 'p');
+    expect(k8sSpec(['install', '--spark', '--prefix', prefix], env).status).toBe(0);
+    const dir = join(prefix, 'share', 'jupyter', 'kernels', 'k8s_python_spark');
+    const sparkHome = join(root, 'spark');
+    mkdirSync(join(sparkHome, 'bin'), { recursive: true });
+    writeFileSync(join(sparkHome, 'bin', 'spark-submit'), '#!/usr/bin/env bash\nfor a in "$@"; do printf "%s\\n" "$a"; done > "$FAKE_SUBMIT_ARGS"\n');
+    chmodSync(join(sparkHome, 'bin', 'spark-submit'), 0o755);
+    const kernelId = '8e1c2d3a-0000-4000-8000-000000000001';
+    const r = spawnSync(
+      join(dir, 'bin', 'run.sh'),
+      ['--kernel-id', kernelId, '--response-address', '10.0.0.1:8877', '--public-key', 'AAAA', '--spark-context-initialization-mode', 'lazy', '--kernel-class-name', 'ipykernel.ipkernel.IPythonKernel'],
+      {
+        env: {
+          ...env,
+          PATH: `${dirname(process.execPath)}:${env.PATH}`,
+          SPARK_HOME: sparkHome,
+          SPARK_OPTS: '--master k8s://https://h:1 --conf spark.kubernetes.namespace=${KERNEL_NAMESPACE}',
+          KERNEL_ID: kernelId,
+          KERNEL_LANGUAGE: 'python',
+          KERNEL_USERNAME: 'alice',
+          KERNEL_NAMESPACE: 'default',
+          KERNEL_IMAGE: 'img:1',
+          KERNEL_EXECUTOR_IMAGE: 'img:2',
+          KERNEL_CPUS: '2',
+          GP_POD_TEMPLATE_DIR: root,
+          FAKE_SUBMIT_ARGS: join(root, 'submit-args.txt'),
+        },
+        encoding: 'utf8',
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const tpl = join(root, `kpt_${kernelId}`, 'pod.yaml');
+    const pod = readFileSync(tpl, 'utf8');
+    expect(pod).toMatch(/kind: Pod/);
+    expect(pod).toContain('img:1');
+    const submit = readFileSync(join(root, 'submit-args.txt'), 'utf8').trimEnd().split('\n');
+    expect(submit).toContain('spark.kubernetes.namespace=default');
+    expect(submit).toContain(`spark.kubernetes.driver.podTemplateFile=${tpl}`);
+    expect(submit).toContain(`spark.kubernetes.executor.podTemplateFile=${tpl}`);
+    expect(submit).toContain('spark.driver.cores=2');
+    expect(submit.slice(submit.indexOf('local:///usr/local/bin/kernel-launchers/python/scripts/launch_ipykernel.py') + 1)).toEqual([
+      '--kernel-id', kernelId, '--response-address', '10.0.0.1:8877', '--public-key', 'AAAA', '--spark-context-initialization-mode', 'lazy', '--kernel-class-name', 'ipykernel.ipkernel.IPythonKernel',
+    ]);
+  });
+
   it('Scala: finds the Toree jars and passes Toree options', () => {
     const { root, env } = tempHome();
     const prefix = join(root, 'p');
