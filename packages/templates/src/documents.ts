@@ -3,7 +3,7 @@
  * no merge keys, bounded aliases, no custom tags; every non-empty document must be an object with `apiVersion`
  * and `kind`.
  */
-import { parseAllDocuments } from 'yaml';
+import { isMap, isScalar, parseAllDocuments, visit } from 'yaml';
 import { RenderedYamlError } from './errors.js';
 
 /** The fields gp relies on; everything else is passed through. */
@@ -37,7 +37,7 @@ export function parseRenderedDocuments(yamlText: string, options: ParseDocuments
   const name = options.name ?? 'the rendered template';
   const maxAliasCount = options.maxAliasCount ?? 100;
   const maxDocuments = options.maxDocuments ?? 100;
-  const parsed = parseAllDocuments(yamlText, { version: '1.2', schema: 'core', uniqueKeys: true, merge: false, strict: true, prettyErrors: false });
+  const parsed = parseAllDocuments(yamlText, { version: '1.2', schema: 'core', uniqueKeys: true, merge: false, strict: true, prettyErrors: false, logLevel: 'silent' });
   const docs = Array.isArray(parsed) ? parsed : [];
   if (docs.length > maxDocuments) throw new RenderedYamlError(`${name} has ${docs.length} YAML documents; at most ${maxDocuments} are allowed.`, { details: { template: name } });
   const out: KubernetesObject[] = [];
@@ -47,6 +47,21 @@ export function parseRenderedDocuments(yamlText: string, options: ParseDocuments
     if (problem) {
       throw new RenderedYamlError(`${where} is not valid YAML: ${problem.message.split('\n')[0]} (line ${lineOf(yamlText, problem.pos[0])}).`, {
         details: { template: name, document: index + 1, code: problem.code },
+      });
+    }
+    let complexKey: unknown;
+    visit(doc, {
+      Pair(_key, pair, path) {
+        if (pair.key !== null && !isScalar(pair.key) && isMap(path[path.length - 1])) {
+          complexKey = pair.key;
+          return visit.BREAK;
+        }
+        return undefined;
+      },
+    });
+    if (complexKey !== undefined) {
+      throw new RenderedYamlError(`${where} has a mapping key that is a list or mapping; Kubernetes objects only have string keys.`, {
+        details: { template: name, document: index + 1 },
       });
     }
     let value: unknown;

@@ -104,8 +104,15 @@ function isKeywordArgs(v: unknown): boolean {
   return isPlainObject(v) && (v as { __keywords?: unknown }).__keywords === true;
 }
 
-function stripMarks(s: string): string {
-  return s.replace(MARK_STRIP, '');
+/** Captured output (macro, {% set %} block) back to plain text: each marked value becomes the value itself. */
+function unmark(state: RenderState, s: string): string {
+  if (!MARK_ANY.test(s)) return s;
+  return s
+    .replace(SPAN_RE, (_m, id: string, text: string) => {
+      const span = state.spans[Number.parseInt(id, 36)];
+      return span && span.kind === 'str' ? (span.value as string) : text;
+    })
+    .replace(MARK_STRIP, '');
 }
 
 /** Jinja's `int` on a string: decimal integers (with `_` separators) and decimals (truncated). */
@@ -216,7 +223,7 @@ function emit(value: unknown, siteIndex: unknown): string {
   }
   // Strings, nunjucks SafeStrings (macro and block output) and anything else: one text value. Marks of values
   // emitted earlier into captured text (a macro body, {% set %} block) are dropped: the whole text is the value.
-  const s = stripMarks(typeof value === 'string' ? value : String(value as string));
+  const s = unmark(state, typeof value === 'string' ? value : String(value as string));
   return mark(state, { kind: 'str', value: s, text: doubleQuotedBody(s), site });
 }
 

@@ -10,10 +10,16 @@ export function variableSource(name: string | undefined): ValueSource {
   return { kind: 'request', name: name ?? 'a template expression' };
 }
 
+/** Values in messages: long text is cut (the full value stays out of logs and HTTP answers). */
+export function shortenValue(value: unknown): unknown {
+  if (typeof value === 'string' && value.length > 200) return `${value.slice(0, 200)}... (${value.length} characters)`;
+  return value;
+}
+
 /** A template variable whose value is not usable (bad type, unparsable list, reserved characters...). */
 export class TemplateVariableError extends ConfigError {
   constructor(variable: string, value: unknown, expected: string, options: GpErrorOptions = {}) {
-    super(variable, variableSource(variable), value, expected, options);
+    super(variable, variableSource(variable), shortenValue(value), expected, options);
   }
 }
 
@@ -26,11 +32,10 @@ export class TemplateInjectionError extends ConfigError {
     super(
       variable,
       variableSource(variable),
-      value,
+      shortenValue(value),
       `a value that stays a single YAML scalar where ${template} places it (${where}); quote the placeholder in the template ("{{ ${variable} }}") or use {{ ${variable} | yaml_safe }}`,
       { ...options, details: { template, where, ...options.details } },
     );
-    this.name = 'TemplateInjectionError';
   }
 }
 

@@ -100,7 +100,7 @@ interface Located extends EmittedSpan {
   inertEnd: number;
 }
 
-const PARSE_OPTIONS = { version: '1.2', uniqueKeys: true, merge: false, strict: true, prettyErrors: false } as const;
+const PARSE_OPTIONS = { version: '1.2', uniqueKeys: true, merge: false, strict: true, prettyErrors: false, logLevel: 'silent' } as const;
 
 function newNonce(text: string): string {
   for (;;) {
@@ -151,7 +151,7 @@ function verifyRender(raw: string, spans: EmittedSpan[], name: string): string {
   const fail = (candidates: Located[], where: string): never => {
     const span = candidates[0] ?? located[0]!;
     const variable = span.site.variable ?? `the expression at line ${span.site.line}`;
-    throw new TemplateInjectionError(variable, shorten(span.value), name, `${where}, from the template's line ${span.site.line}`, {
+    throw new TemplateInjectionError(variable, span.value, name, `${where}, from the template's line ${span.site.line}`, {
       details: { variables: unique(candidates.map((c) => c.site.variable ?? `line ${c.site.line}`)) },
     });
   };
@@ -267,11 +267,6 @@ function lineOf(text: string, pos: number): number {
   let line = 1;
   for (let k = 0; k < pos && k < text.length; k++) if (text.charCodeAt(k) === 10) line++;
   return line;
-}
-
-function shorten(v: unknown): unknown {
-  if (typeof v === 'string' && v.length > 200) return `${v.slice(0, 200)}... (${v.length} characters)`;
-  return v;
 }
 
 function unique<T>(xs: T[]): T[] {
