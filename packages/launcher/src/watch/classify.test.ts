@@ -84,7 +84,19 @@ describe('classifyPod: failures', () => {
       event('Failed', 'Failed to pull image "elyra/kernel-py:nope": manifest unknown', { type: 'Warning', at: '2026-11-23T22:00:03Z' }),
       event('Failed', 'Error: ErrImagePull', { type: 'Warning', at: '2026-11-23T22:00:03Z' }),
     ];
-    expect(classifyPod(p, evs)).toMatchObject({ state: 'failed', failure: 'image-pull', reason: 'ErrImagePull' });
+    expect(classifyPod(p, evs)).toMatchObject({
+      state: 'failed',
+      failure: 'image-pull',
+      reason: 'ErrImagePull',
+      message: 'Failed to pull image "elyra/kernel-py:nope": manifest unknown',
+      image: IMAGE,
+    });
+  });
+
+  it('the bare "Error: ErrImagePull" event alone still fails, with its reason', () => {
+    const p = scheduledPod(waiting('ContainerCreating'));
+    const evs = [event('Failed', 'Error: ImagePullBackOff', { type: 'Warning' })];
+    expect(classifyPod(p, evs)).toMatchObject({ state: 'failed', failure: 'image-pull', reason: 'ImagePullBackOff', message: 'Error: ImagePullBackOff' });
   });
 
   it('an old pull failure followed by a successful pull is not a failure', () => {

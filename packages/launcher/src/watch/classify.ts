@@ -243,8 +243,18 @@ export function classifyPod(pod: PodLike, events: readonly EventLike[] = [], opt
         IMAGE_PULL_EVENT.test(e.message ?? '') && eventsAfter(mine, e, (x) => x.reason === 'Pulled'),
     );
     if (pullFailure) {
-      const m = /ErrImagePull|ImagePullBackOff|InvalidImageName|ErrImageNeverPull/.exec(pullFailure.message ?? '');
-      return { ...common, state: 'failed', failure: 'image-pull', reason: m?.[0] ?? 'ErrImagePull', message: pullFailure.message };
+      const since = mine.slice(lastPulled + 1);
+      const m = [...since].reverse().map((e) => /ErrImagePull|ImagePullBackOff|InvalidImageName|ErrImageNeverPull/.exec(e.message ?? '')).find(Boolean);
+      // "Error: ErrImagePull" names the reason; "Failed to pull image ...: <registry error>" says why.
+      const detailed = [...since].reverse().find((e) => /Failed to pull image|failed to pull and unpack|Failed to inspect image|couldn't parse image/i.test(e.message ?? ''));
+      return {
+        ...common,
+        state: 'failed',
+        failure: 'image-pull',
+        reason: m?.[0] ?? 'ErrImagePull',
+        message: detailed?.message ?? pullFailure.message,
+        ...(pod.spec?.containers?.[0]?.image ? { image: pod.spec.containers[0].image } : {}),
+      };
     }
   }
 
