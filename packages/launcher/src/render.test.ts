@@ -33,6 +33,11 @@ describe('the shipped kernel-pod template', () => {
     expect(env).toMatchObject({ KERNEL_ID: KID, RESPONSE_ADDRESS: '10.0.0.5:8877', PUBLIC_KEY: 'QUJD', KERNEL_CLASS_NAME: 'ipykernel.ipkernel.IPythonKernel' });
   });
 
+  it('labels the pod with the host app name, not the request one', () => {
+    const pod = planKernelResources(request({ KERNEL_APP_NAME: 'spoofed' }, { GP_APP_NAME: 'my-gateway' })).pod;
+    expect(pod.metadata.labels?.app).toBe('my-gateway');
+  });
+
   it('keeps volumes as objects and refuses hostPath', () => {
     const plan = planKernelResources(
       request({ KERNEL_VOLUMES: '[{"name":"data","persistentVolumeClaim":{"claimName":"alice"}}]', KERNEL_VOLUME_MOUNTS: '[{"name":"data","mountPath":"/data"}]' }),

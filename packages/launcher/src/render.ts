@@ -47,6 +47,8 @@ export function templateVars(r: ResolvedLaunch): TemplateVars {
     response_address: r.responseAddress,
     public_key: r.publicKey,
     spark_context_initialization_mode: r.sparkContextInitMode,
+    // The pod's `app` label is the host's (GP_APP_NAME), never the request's KERNEL_APP_NAME.
+    kernel_app_name: r.settings.appName,
   });
   if (r.kernelClassName) vars.kernel_class_name = r.kernelClassName;
   return vars as TemplateVars;
