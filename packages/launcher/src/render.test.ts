@@ -1,5 +1,11 @@
 // The launcher with the real @gp/templates renderer and the shipped kernel-pod template (no cluster).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { runLauncher } from './cli.js';
 import { GpError } from '@gp/core';
 import { readHostSettings } from './env.js';
 import type { LaunchRequest } from './inputs.js';
@@ -77,5 +83,39 @@ describe('the shipped SparkApplication template', () => {
     const plan = planCustomResource(request({}, { GP_SHARED_NAMESPACE: 'false' }));
     expect(plan.manifests.map((m) => m.kind)).toEqual(['Namespace', 'ServiceAccount', 'RoleBinding', 'SparkApplication']);
     expect(plan.resource.metadata).toMatchObject({ name: `alice-${KID}`, namespace: `alice-${KID}` });
+  });
+});
+
+describe('spark-submit inputs from the shipped template', () => {
+  it('writes the pod template and an options line that bash reads back word for word', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gp kpt \'quoted\' '));
+    const pt = join(dir, 'pod.yaml');
+    const so = join(dir, 'spark-opts');
+    let stderr = '';
+    const code = await runLauncher('kubernetes', {
+      argv: ['--kernel-id', KID, '--response-address', '10.0.0.5:8877', '--public-key', 'QUJD', '--spark-context-initialization-mode', 'lazy', '--pod-template', pt, '--spark-opts-out', so],
+      env: { KERNEL_USERNAME: 'alice', KERNEL_LANGUAGE: 'python', KERNEL_IMAGE: 'img:1', KERNEL_CPUS: '500m', KERNEL_CPUS_LIMIT: '2', KERNEL_MEMORY: '2Gi' },
+      scriptDir: join(dir, 'no-kernelspec-here'),
+      stdout: () => undefined,
+      stderr: (s) => (stderr += s),
+    });
+    expect(code, stderr).toBe(0);
+    const docs = parseAllDocuments(readFileSync(pt, 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string } });
+    expect(docs).toHaveLength(1);
+    expect(docs[0]).toMatchObject({ kind: 'Pod', metadata: { name: `alice-${KID}` } });
+    // run.sh does: eval "SUBMIT_OPTS=(${SPARK_OPTS} ${POD_TEMPLATE_OPTS})"
+    const words = execFileSync('bash', ['-c', 'eval "OPTS=($(cat "$1"))"; printf "%s\\0" "${OPTS[@]}"', 'sh', so], { encoding: 'utf8' }).split('\0').slice(0, -1);
+    expect(words).toEqual([
+      '--conf', `spark.kubernetes.driver.podTemplateFile=${pt}`,
+      '--conf', `spark.kubernetes.executor.podTemplateFile=${pt}`,
+      '--conf', 'spark.driver.cores=1',
+      '--conf', 'spark.executor.cores=1',
+      '--conf', 'spark.kubernetes.driver.request.cores=500m',
+      '--conf', 'spark.kubernetes.executor.request.cores=500m',
+      '--conf', 'spark.kubernetes.driver.limit.cores=2',
+      '--conf', 'spark.kubernetes.executor.limit.cores=2',
+      '--conf', 'spark.driver.memory=2048m',
+      '--conf', 'spark.executor.memory=2048m',
+    ]);
   });
 });
