@@ -2,7 +2,7 @@
  * Template variables from a kernel's environment, as the reference's launchers build them: every `KERNEL_*`
  * variable becomes `kernel_*`.
  */
-import { parse } from 'yaml';
+import { parseDocument } from 'yaml';
 import { TemplateVariableError } from './errors.js';
 import type { TemplateVars } from './render.js';
 
@@ -18,8 +18,11 @@ function parseObjectList(name: string, text: string): Record<string, unknown>[] 
   if (text.length > MAX_LIST_TEXT) throw new TemplateVariableError(variable, `(${text.length} characters)`, `${expected} of at most ${MAX_LIST_TEXT} characters`);
   let value: unknown;
   try {
-    // YAML 1.1, as the reference's yaml.safe_load; no aliases, no duplicate keys, no custom tags.
-    value = parse(text, { version: '1.1', uniqueKeys: true, merge: false, maxAliasCount: 0, strict: true, prettyErrors: false });
+    // YAML 1.1, as the reference's yaml.safe_load; no aliases, no duplicate keys, no custom or unknown tags.
+    const doc = parseDocument(text, { version: '1.1', uniqueKeys: true, merge: false, strict: true, prettyErrors: false, logLevel: 'silent' });
+    const problem = doc.errors[0] ?? doc.warnings[0];
+    if (problem) throw problem;
+    value = doc.toJS({ maxAliasCount: 0 });
   } catch (error) {
     throw new TemplateVariableError(variable, text, `${expected}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
   }
