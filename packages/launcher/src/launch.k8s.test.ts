@@ -313,6 +313,25 @@ describe('automatic namespace', () => {
     expect(sas.items).toEqual([]);
   });
 
+  it('restarts in the kept namespace: the pod is replaced, namespace, service account and RoleBinding reused', async () => {
+    const kid = randomUUID();
+    const env = { ...kernelEnv(), GP_SHARED_NAMESPACE: 'false', GP_KERNEL_CLUSTER_ROLE: kernelRole };
+    const request: LaunchRequest = { kernelId: kid, responseAddress: '10.1.2.3:8877', publicKey: PUBLIC_KEY, env, settings: readHostSettings(env) };
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    const first = await launchKernelResources(request, { kubeConfig: kc });
+    const ns = first.handle.namespace;
+    const nsUid = (await getObject(admin, 'v1', 'Namespace', ns)).metadata.uid;
+    await deleteKernelResources(first.handle, { kubeConfig: kc, keepNamespace: true });
+    await expect(launchKernelResources(request, { kubeConfig: kc })).rejects.toMatchObject({ code: 'GP_K8S_CONFLICT' });
+    expect((await getObject(admin, 'v1', 'Namespace', ns)).metadata.uid).toBe(nsUid); // a failed non-restart launch leaves a namespace it did not create
+    const second = await launchKernelResources(request, { kubeConfig: kc, restart: true });
+    expect(second.created.map((o) => o.kind)).toEqual(['Pod']);
+    expect(await inventory(admin, ns)).toEqual([`Pod/${ns}`, `RoleBinding/${kernelRole}-binding`, 'ServiceAccount/kernel']);
+    await deleteKernelResources(second.handle, { kubeConfig: kc });
+    await gone('v1', 'Namespace', ns);
+  });
+
   it('refuses a bring-your-own namespace that does not exist, creating nothing', async () => {
     const kid = randomUUID();
     const missing = `gp-missing-${suffix}`;
