@@ -67,6 +67,8 @@ export class FakeTransport implements KubeTransport {
   readonly listRv = new Map<string, string>();
   /** When set, the next LIST of the path fails with it (then the entry is removed). */
   readonly listFailures = new Map<string, unknown[]>();
+  /** When set for a path, LIST answers page by page (`continue` = the page index). */
+  readonly pages = new Map<string, ListPage[]>();
   /** Called when a watch opens, to let tests react. */
   onWatch?: (s: FakeStream) => void;
 
@@ -85,6 +87,12 @@ export class FakeTransport implements KubeTransport {
     const failures = this.listFailures.get(path);
     if (failures && failures.length > 0) throw failures.shift();
     await Promise.resolve();
+    const pages = this.pages.get(path);
+    if (pages) {
+      const page = pages[Number(query.continue ?? 0)];
+      if (!page) throw new Error(`no page ${String(query.continue)}`);
+      return page;
+    }
     return { resourceVersion: this.listRv.get(path) ?? '1', items: [...(this.store.get(path) ?? [])] };
   }
 

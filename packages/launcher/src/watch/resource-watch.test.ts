@@ -82,6 +82,22 @@ describe('ResourceWatch', () => {
     await w.stop();
   });
 
+  it('follows LIST pages (continue tokens) and watches from the snapshot resourceVersion', async () => {
+    const { t, w, names } = setup({ pageSize: 2 });
+    t.pages.set(PATH, [
+      { resourceVersion: '50', items: [obj('p1', '41'), obj('p2', '42')], continueToken: '1' },
+      { resourceVersion: '50', items: [obj('p3', '43')] },
+    ]);
+    w.start();
+    await flush();
+    expect(t.listCalls.map((c) => c.query.continue)).toEqual([undefined, '1']);
+    expect(t.listCalls.every((c) => c.query.limit === 2)).toBe(true);
+    expect(names('added')).toEqual(['p1', 'p2', 'p3']);
+    expect(w.counters).toMatchObject({ lists: 1, listRequests: 2 });
+    expect(t.last().query.resourceVersion).toBe('50');
+    await w.stop();
+  });
+
   it('applies ADDED / MODIFIED / DELETED and drops updates that repeat a known resourceVersion', async () => {
     const { t, w, seen, names } = setup();
     w.start();
