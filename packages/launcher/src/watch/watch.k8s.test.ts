@@ -213,6 +213,24 @@ describe('readiness on a real cluster', () => {
     expect(e.code).toBe('GP_KERNEL_POD_DELETED');
   });
 
+  it('a real timeout names the phase it was stuck in', async () => {
+    const kernelId = kid();
+    const watcher = new KernelWatcher(hub, { namespace: ns, kernelId });
+    // Bound to a node that does not exist: nothing ever runs it, nothing reports a failure.
+    const name = await createPod(kernelId, { nodeName: 'no-such-node' });
+    const e = await watcher.waitUntilRunning({ timeoutMs: 3_000 }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    watcher.close();
+    expect(e).toBeInstanceOf(KernelLaunchError);
+    expect((e as KernelLaunchError).code).toBe('GP_KERNEL_LAUNCH_TIMEOUT');
+    expect((e as KernelLaunchError).phase).toBe('scheduled');
+    expect((e as KernelLaunchError).failure.resourceName).toBe(name);
+    expect((e as KernelLaunchError).message).toContain('phase scheduled');
+    await deletePod(name);
+  });
+
   it('a SparkApplication patched to SUBMISSION_FAILED fails with GP_SPARK_APPLICATION_FAILED and its errorMessage', async () => {
     const kernelId = kid();
     const name = `spark-${kernelId}`;
