@@ -224,8 +224,8 @@ const INT_ONLY: Record<string, string[]> = {
   'sparkoperator.k8s.io-v1beta2.yaml.j2': ['kernel_gpus', 'kernel_executor_instances'],
 };
 const LISTS = ['kernel_volumes', 'kernel_volume_mounts'];
-/** Variables whose empty value disables their section (`{% if x is defined and x %}`). */
-const EMPTY_DISABLES = ['kernel_sparkapp_config_map'];
+/** Variables whose empty value counts as unset (`{% if x is defined and x %}`, `default(y, true)`). */
+const EMPTY_MEANS_UNSET = ['kernel_sparkapp_config_map', 'kernel_executor_image'];
 const NUMERIC = /^\s*[+-]?(\d+(_\d+)*|\d+\.\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 
 describe('shipped templates: hostile values in every variable', () => {
@@ -244,8 +244,8 @@ describe('shipped templates: hostile values in every variable', () => {
       it(`${name}: ${variable}`, () => {
         const intOnly = INT_ONLY[name]!.includes(variable);
         for (const hostile of HOSTILE) {
-          if (EMPTY_DISABLES.includes(variable) && hostile === '') {
-            // An empty value turns the section off, exactly as if the variable were not set.
+          if (EMPTY_MEANS_UNSET.includes(variable) && hostile === '') {
+            // An empty value renders exactly as if the variable were not set.
             const { [variable]: _omitted, ...without } = FULL_VARS;
             expect(render(source, { ...FULL_VARS, [variable]: '' })).toEqual(render(source, without));
             continue;

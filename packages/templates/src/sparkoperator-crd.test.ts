@@ -92,6 +92,7 @@ describe('sparkoperator.k8s.io-v1beta2.yaml.j2 against the SparkApplication CRD'
     const app = renderSpark(env, extra);
     expect(errors(app)).toEqual([]);
     expect(app).toMatchObject({ apiVersion: 'sparkoperator.k8s.io/v1beta2', kind: 'SparkApplication', metadata: { name: 'alice-3f1c2a9e', namespace: 'default' } });
+    expect((app.spec as { executor: { image: string } }).executor.image).toBe(env.KERNEL_EXECUTOR_IMAGE || env.KERNEL_IMAGE);
   });
 
   it('renders the launcher arguments, sizes and volumes where the operator reads them', () => {
