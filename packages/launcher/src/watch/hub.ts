@@ -4,6 +4,7 @@
  * (a kernel id, a pod name), so each kernel's listener sees only its own objects. A watch stops when
  * its last lease is released.
  */
+import { createHash } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '@gp/core';
 import {
@@ -132,7 +133,20 @@ interface Entry {
   spec: WatchSpec<KubeObject>;
 }
 
-const hubs = new WeakMap<KubeConfig, WatchHub>();
+const hubsByConfig = new WeakMap<KubeConfig, WatchHub>();
+const hubsByIdentity = new Map<string, WatchHub>();
+
+/**
+ * Which cluster and credentials a KubeConfig stands for: server, context, user name and a digest of
+ * the user's credential fields (never the credentials themselves), so two KubeConfig objects loaded
+ * from the same file (or in-cluster) share watches and two identities never do.
+ */
+export function kubeConfigIdentity(kc: KubeConfig): string {
+  const cluster = kc.getCurrentCluster();
+  const user = kc.getCurrentUser();
+  const digest = createHash('sha256').update(JSON.stringify(user ?? {})).digest('hex').slice(0, 16);
+  return `${cluster?.server ?? '?'}|${cluster?.skipTLSVerify ? 'insecure' : 'tls'}|${kc.getCurrentContext()}|${user?.name ?? '?'}|${digest}`;
+}
 
 export class WatchHub {
   private readonly entries = new Map<string, Entry>();
@@ -148,12 +162,17 @@ export class WatchHub {
   }
 
   /**
-   * The hub shared by every user of this KubeConfig object (one per process and kubeconfig). Pass the
-   * same KubeConfig instance everywhere to share the watches.
+   * The process-wide hub for this cluster and identity: KubeConfig objects with the same server,
+   * context, user and credentials share it (see kubeConfigIdentity). `options` apply when the hub is
+   * created; later calls get the existing hub.
    */
   static forKubeConfig(kc: KubeConfig, options?: WatchHubOptions): WatchHub {
-    let hub = hubs.get(kc);
-    if (!hub) hubs.set(kc, (hub = new WatchHub(kubeConfigTransport(kc), options)));
+    let hub = hubsByConfig.get(kc);
+    if (hub) return hub;
+    const id = kubeConfigIdentity(kc);
+    hub = hubsByIdentity.get(id);
+    if (!hub) hubsByIdentity.set(id, (hub = new WatchHub(kubeConfigTransport(kc), options)));
+    hubsByConfig.set(kc, hub);
     return hub;
   }
 

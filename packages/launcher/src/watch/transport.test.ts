@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeApiError, WatchInactivityError } from './errors.js';
+import { WatchHub, kubeConfigIdentity } from './hub.js';
 import { POD_RESOURCE, ResourceWatch, type WatchNotification } from './resource-watch.js';
 import { kubeConfigTransport, type RawWatchEvent } from './transport.js';
 import type { KubeObject } from './types.js';
@@ -121,6 +122,30 @@ describe('kubeConfigTransport', () => {
     });
     const p = kubeConfigTransport(kc).watch('/api/v1/namespaces/ns/pods', {}, () => {}, new AbortController().signal);
     await expect(p).rejects.toBeInstanceOf(Error);
+  });
+});
+
+describe('WatchHub.forKubeConfig', () => {
+  function config(user: { name: string; token: string }, server = 'https://127.0.0.1:6443'): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 't', server, skipTLSVerify: false }],
+      users: [user],
+      contexts: [{ name: 'c', cluster: 't', user: user.name }],
+      currentContext: 'c',
+    });
+    return kc;
+  }
+
+  it('shares one hub between KubeConfig objects for the same cluster and credentials, never across identities', () => {
+    const a = WatchHub.forKubeConfig(config({ name: 'gp', token: 't1' }));
+    const b = WatchHub.forKubeConfig(config({ name: 'gp', token: 't1' }));
+    const otherToken = WatchHub.forKubeConfig(config({ name: 'gp', token: 't2' }));
+    const otherServer = WatchHub.forKubeConfig(config({ name: 'gp', token: 't1' }, 'https://10.0.0.1:6443'));
+    expect(b).toBe(a);
+    expect(otherToken).not.toBe(a);
+    expect(otherServer).not.toBe(a);
+    expect(kubeConfigIdentity(config({ name: 'gp', token: 'secret-token' }))).not.toContain('secret-token');
   });
 });
 
