@@ -234,6 +234,35 @@ describe('shared namespace', () => {
     expect(nsList.items).toEqual([]);
   });
 
+  // The same YAML-injection payload in every KERNEL_* variable the templates read: refused by name, or kept literal.
+  const PAYLOAD = 'a"\n  evil: "1';
+  const refusedVariables = [
+    'KERNEL_USERNAME', 'KERNEL_LANGUAGE', 'KERNEL_NAMESPACE', 'KERNEL_SERVICE_ACCOUNT_NAME', 'KERNEL_UID', 'KERNEL_GID',
+    'KERNEL_IMAGE', 'KERNEL_EXECUTOR_IMAGE', 'KERNEL_CPUS', 'KERNEL_MEMORY', 'KERNEL_GPUS', 'KERNEL_CPUS_LIMIT',
+    'KERNEL_MEMORY_LIMIT', 'KERNEL_GPUS_LIMIT', 'KERNEL_WORKING_DIR', 'KERNEL_VOLUMES', 'KERNEL_VOLUME_MOUNTS',
+  ];
+  it.each(refusedVariables)('refuses the injection payload in %s by name, creating nothing', async (name) => {
+    const kid = randomUUID();
+    const before = await inventory(admin, ns);
+    const r = await runNode(join(scripts, 'launch_kubernetes.mjs'), argv(kid), { ...kernelEnv({ [name]: PAYLOAD }), GP_MIRROR_WORKING_DIRS: 'true', KUBECONFIG: kubeconfig, GP_NAMESPACE: ns });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('GP_INVALID_CONFIG');
+    expect(r.stderr.toUpperCase()).toContain(name);
+    expect(await inventory(admin, ns)).toEqual(before);
+  });
+  it.each(['KERNEL_POD_NAME', 'KERNEL_APP_NAME', 'KERNEL_SPARKAPP_CONFIG_MAP', 'KERNEL_ANYTHING'])('keeps the injection payload in %s literal', async (name) => {
+    const kid = randomUUID();
+    const before = await inventory(admin, ns);
+    const r = await runNode(join(scripts, 'launch_kubernetes.mjs'), argv(kid), { ...kernelEnv({ [name]: PAYLOAD }), KUBECONFIG: kubeconfig, GP_NAMESPACE: ns });
+    expect(r.code, r.stderr).toBe(0);
+    const added = (await inventory(admin, ns)).filter((x) => !before.includes(x));
+    expect(added).toHaveLength(1);
+    expect(added[0]).toMatch(/^Pod\//);
+    const pod = await getObject(admin, 'v1', 'Pod', added[0]!.slice(4), ns);
+    expect(JSON.stringify(pod)).not.toContain('"evil"');
+    expect(pod.metadata.labels).toMatchObject({ kernel_id: kid, app: 'gateway-provisioners', component: 'kernel' });
+  });
+
   it('keeps 200-character, uppercase and dotted usernames valid (names are sanitized, not refused)', async () => {
     const kid = randomUUID();
     const user = 'Very.Long.User.' + 'X'.repeat(185);
