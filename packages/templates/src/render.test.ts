@@ -9,6 +9,7 @@ import {
   renderTemplateFile,
   templateFilePath,
   templatesDir,
+  TemplateInjectionError,
   TemplateNameError,
   TemplateRenderError,
   TemplateSyntaxError,
@@ -73,6 +74,13 @@ describe('environment', () => {
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     expect(() => renderTemplate('a: "{{ v }}"', { v: circular })).toThrow(TemplateVariableError);
+  });
+
+  it("leaves the template's own YAML warnings to parseRenderedDocuments", () => {
+    const text = renderTemplate('apiVersion: v1\nkind: X\nref: !Custom thing\nname: "{{ v }}"\n', { v: 'x' });
+    expect(text).toContain('name: "x"');
+    expect(() => parseRenderedDocuments(text)).toThrow(/Unresolved tag/);
+    expect(() => renderTemplate('apiVersion: v1\nkind: X\nname: {{ v }}\n', { v: '!Custom x' })).toThrow(TemplateInjectionError);
   });
 
   it('compiles each source under its own name (cache keyed by source)', () => {

@@ -169,9 +169,17 @@ function verifyRender(raw: string, spans: EmittedSpan[], name: string): string {
 
   const realDocs = parseAllDocuments(real, PARSE_OPTIONS);
   const realList = Array.isArray(realDocs) ? realDocs : [];
+  // Warnings the template causes by itself (e.g. its own custom tags) are left to parseRenderedDocuments; a
+  // warning only the values cause is refused like an error.
+  const inertWarnings = inertList.flatMap((d) => d.warnings.map((w) => w.code));
   for (const doc of realList) {
-    const err = doc.errors[0] ?? doc.warnings[0];
+    const err = doc.errors[0];
     if (err) fail(spansNear(err.pos[0]), `the value breaks the YAML (${err.code}) at line ${lineOf(real, err.pos[0])}`);
+    for (const warning of doc.warnings) {
+      const k = inertWarnings.indexOf(warning.code);
+      if (k >= 0) inertWarnings.splice(k, 1);
+      else fail(spansNear(warning.pos[0]), `the value changes how YAML reads the text (${warning.code}) at line ${lineOf(real, warning.pos[0])}`);
+    }
   }
   if (realList.length !== inertList.length) {
     const markers = located.filter((l) => /(^|\\n)(---|\.\.\.)/.test(l.text) || /^(---|\.\.\.)/.test(l.text));
