@@ -35,7 +35,9 @@ function launcherBuilt(): boolean {
 
 beforeAll(() => {
   if (!launcherBuilt()) execFileSync('pnpm', ['--filter', '@gp/launcher', 'build'], { cwd: pkgDir, stdio: 'pipe', timeout: 300_000 });
-  if (!existsSync(bin) || statSync(bin).mtimeMs < newestMtime(join(pkgDir, 'src'))) {
+  // The bin bundles @gp/core's sources too, so either changing makes it stale.
+  const sources = Math.max(newestMtime(join(pkgDir, 'src')), newestMtime(join(pkgDir, '..', 'core', 'src')));
+  if (!existsSync(bin) || statSync(bin).mtimeMs < sources) {
     execFileSync('pnpm', ['exec', 'tsup'], { cwd: pkgDir, stdio: 'pipe', timeout: 300_000 });
   }
   expect(existsSync(bin), `the k8s-spec bin was not built at ${bin}`).toBe(true);
