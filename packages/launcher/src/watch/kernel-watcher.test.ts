@@ -431,7 +431,8 @@ describe('Spark Operator kernels', () => {
     const { t, hub, podStream } = setup();
     const progress: string[] = [];
     const wait = settle(
-      waitForKernelPod(hub, { namespace: NAMESPACE, kernelId: KERNEL_ID, sparkApplication: POD_NAME, timeoutMs: 300_000, onProgress: (e) => progress.push(e.type) }),
+      // podName (the kernel resource name) is ignored for Spark: the driver is the kernel pod.
+      waitForKernelPod(hub, { namespace: NAMESPACE, kernelId: KERNEL_ID, podName: POD_NAME, sparkApplication: POD_NAME, timeoutMs: 300_000, onProgress: (e) => progress.push(e.type) }),
     );
     await flush();
     t.last(APPS).send('ADDED', sparkApp('SUBMITTED', undefined, `${POD_NAME}-driver`));

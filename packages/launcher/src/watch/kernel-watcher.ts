@@ -29,7 +29,10 @@ export interface SparkApplicationRef {
 export interface KernelWatcherOptions {
   namespace: string;
   kernelId: string;
-  /** The kernel pod's name, when known; otherwise the pod carrying the kernel's `kernel_id` label. */
+  /**
+   * The kernel pod's name, when known; otherwise the pod carrying the kernel's `kernel_id` label.
+   * Ignored for SparkApplications, whose kernel pod is the driver the operator names.
+   */
   podName?: string;
   /** For Spark Operator kernels: the SparkApplication to follow (its driver pod is the kernel pod). */
   sparkApplication?: string | SparkApplicationRef;
@@ -175,7 +178,7 @@ export class KernelWatcher {
     this.eventLease = hub.acquire<EventLike>(hub.eventSpec(this.namespace));
     const onPod = (n: WatchNotification<PodLike>): void => this.onPod(n);
     this.unsubs.push(this.podLease.subscribe(routeKey.kernel(this.kernelId), onPod));
-    if (options.podName) this.unsubs.push(this.podLease.subscribe(routeKey.name(this.namespace, options.podName), onPod));
+    if (options.podName && !spark) this.unsubs.push(this.podLease.subscribe(routeKey.name(this.namespace, options.podName), onPod));
     if (spark) {
       const ref: Partial<ResourceRef> = { ...(spark.group ? { group: spark.group } : {}), ...(spark.version ? { version: spark.version } : {}), ...(spark.plural ? { plural: spark.plural } : {}) };
       this.sparkLease = hub.acquire<SparkApplicationLike>(hub.sparkApplicationSpec(this.namespace, ref));
@@ -360,9 +363,10 @@ export class KernelWatcher {
   private accepts(p: PodLike): boolean {
     if (p.metadata?.namespace && p.metadata.namespace !== this.namespace) return false;
     const name = p.metadata?.name;
-    if (this.options.podName) return name === this.options.podName;
+    // For a SparkApplication the kernel pod is its driver (named by the operator, not `podName`).
     const driver = this.driverPodName();
     if (driver) return name === driver;
+    if (this.options.podName && !this.sparkName) return name === this.options.podName;
     if (p.metadata?.labels?.kernel_id !== this.kernelId) return false;
     return !isWorkerPod(p);
   }
