@@ -1,4 +1,4 @@
-// @gp/launcher: creating a kernel's Kubernetes resources (issue #4); provisioners come later.
+// @gp/launcher: creating a kernel's Kubernetes resources, and following kernels through their life.
 export * from './launch.js';
 export * from './crd.js';
 export * from './inputs.js';
@@ -10,3 +10,4 @@ export * from './quantity.js';
 export * from './spark.js';
 export { createKubeClient, loadKubeConfig, resourcePath, type KubeClient, type KubeRequest } from './kube.js';
 export { KERNEL_POD_TEMPLATE, loadTemplate, templateVars, type TemplateSource } from './render.js';
+export * from './watch/index.js';
