@@ -80,8 +80,15 @@ function checkVars(vars: TemplateVars): void {
 export function renderTemplate(source: string, vars: TemplateVars, options: RenderOptions = {}): string {
   const name = options.name ?? 'template';
   checkVars(vars);
-  const { raw, spans } = renderCompiled(compiled(source, name), { ...vars });
-  return verifyRender(raw, spans, name);
+  const template = compiled(source, name);
+  const { raw, spans } = renderCompiled(template, { ...vars });
+  let nonce = nonces.get(template);
+  if (nonce === undefined || raw.includes(`gpv${nonce}`)) {
+    // A value containing the template's token prefix gets a fresh one (and no shared inert parse).
+    nonce = newNonce(raw);
+    if (!nonces.has(template)) nonces.set(template, nonce);
+  }
+  return verifyRender(raw, spans, name, nonce);
 }
 
 /** Reads and renders a template file (the name in errors is the file's base name). */
@@ -109,9 +116,24 @@ function newNonce(text: string): string {
   }
 }
 
-function verifyRender(raw: string, spans: EmittedSpan[], name: string): string {
+/** Token prefix per compiled template, so that renders with the same control flow share one inert text. */
+const nonces = new WeakMap<CompiledTemplate, string>();
+
+/** Parsed inert texts (read-only once parsed), by text: the inert parse of a template is the same for every value. */
+const INERT_CACHE_LIMIT = 16;
+const inertCache = new Map<string, ReturnType<typeof parseAllDocuments>>();
+
+function parseInert(inert: string): ReturnType<typeof parseAllDocuments> {
+  const hit = inertCache.get(inert);
+  if (hit) return hit;
+  const docs = parseAllDocuments(inert, PARSE_OPTIONS);
+  inertCache.set(inert, docs);
+  if (inertCache.size > INERT_CACHE_LIMIT) inertCache.delete(inertCache.keys().next().value!);
+  return docs;
+}
+
+function verifyRender(raw: string, spans: EmittedSpan[], name: string, nonce: string): string {
   if (spans.length === 0) return raw;
-  const nonce = newNonce(raw);
   const token = (id: number): string => `gpv${nonce}n${id}z`;
   const tokenRe = new RegExp(`gpv${nonce}n(\\d+)z`, 'g');
 
@@ -137,7 +159,7 @@ function verifyRender(raw: string, spans: EmittedSpan[], name: string): string {
   if (/[\ue000-\ue002]/.test(real)) throw new TemplateSyntaxError(`${name}: internal error: unmatched value marks in the rendered text.`);
   const byId = new Map(located.map((l) => [l.id, l]));
 
-  const inertDocs = parseAllDocuments(inert, PARSE_OPTIONS);
+  const inertDocs = parseInert(inert);
   const inertList = Array.isArray(inertDocs) ? inertDocs : [];
   for (const doc of inertList) {
     const err = doc.errors[0];
