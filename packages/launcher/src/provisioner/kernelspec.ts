@@ -1,0 +1,153 @@
+/**
+ * What a provisioner reads from a kernelspec: the `metadata.kernel_provisioner.config`, the argv with the
+ * reference's placeholders, and whether that argv runs gp's own launch script (then the provisioner launches
+ * in-process instead of spawning it).
+ */
+import { basename, dirname } from 'node:path';
+import { ConfigError } from '@gp/core';
+import type { Env } from '../env.js';
+
+/** The parts of a Jupyter kernel.json a provisioner uses. */
+export interface KernelSpecLike {
+  argv: string[];
+  env?: Record<string, string>;
+  display_name?: string;
+  language?: string;
+  interrupt_mode?: string;
+  metadata?: {
+    kernel_provisioner?: { provisioner_name?: string; config?: Record<string, unknown> };
+    [key: string]: unknown;
+  };
+}
+
+/** `metadata.kernel_provisioner.config`, the reference's traits, in TypeScript spelling. */
+export interface ProvisionerConfig {
+  /** `image_name` → `KERNEL_IMAGE` (overwrites a request's value, as the reference). */
+  imageName?: string;
+  /** `executor_image_name` → `KERNEL_EXECUTOR_IMAGE`. */
+  executorImageName?: string;
+  /** `launch_timeout` in seconds. */
+  launchTimeout?: number;
+  /** `port_range` (`LOW..HIGH` or `0..0`). */
+  portRange?: string;
+  /** `authorized_users` / `unauthorized_users`: replace the host's GP_* lists when given. */
+  authorizedUsers?: string[];
+  unauthorizedUsers?: string[];
+}
+
+const src = (name: string) => ({ kind: 'kernelspec' as const, path: `metadata.kernel_provisioner.config.${name}` });
+
+function str(config: Record<string, unknown>, name: string): string | undefined {
+  const v = config[name];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') throw new ConfigError(name, src(name), v, 'a string');
+  return v;
+}
+
+function users(config: Record<string, unknown>, name: string): string[] | undefined {
+  const v = config[name];
+  if (v === undefined || v === null) return undefined;
+  const list = typeof v === 'string' ? v.split(',') : Array.isArray(v) ? v : undefined;
+  if (!list || !list.every((u) => typeof u === 'string')) throw new ConfigError(name, src(name), v, 'a list of user names (or a comma-separated string)');
+  return (list as string[]).map((u) => u.trim()).filter((u) => u !== '');
+}
+
+/** Reads and checks `metadata.kernel_provisioner.config`. Unknown keys are ignored (as traitlets warns). */
+export function provisionerConfig(spec: KernelSpecLike): ProvisionerConfig {
+  const raw = spec.metadata?.kernel_provisioner?.config ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError('config', src('config'), raw, 'an object of provisioner settings');
+  }
+  const config = raw;
+  const out: ProvisionerConfig = {};
+  const image = str(config, 'image_name');
+  if (image !== undefined) out.imageName = image;
+  const executor = str(config, 'executor_image_name');
+  if (executor !== undefined) out.executorImageName = executor;
+  const t = config.launch_timeout;
+  if (t !== undefined && t !== null && t !== '') {
+    const n = typeof t === 'string' && /^\s*\d+\s*$/.test(t) ? Number(t) : t;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0) throw new ConfigError('launch_timeout', src('launch_timeout'), t, 'a positive whole number of seconds');
+    out.launchTimeout = n;
+  }
+  const portRange = str(config, 'port_range');
+  if (portRange !== undefined) out.portRange = portRange;
+  const authorized = users(config, 'authorized_users');
+  if (authorized !== undefined) out.authorizedUsers = authorized;
+  const unauthorized = users(config, 'unauthorized_users');
+  if (unauthorized !== undefined) out.unauthorizedUsers = unauthorized;
+  return out;
+}
+
+/** The values the reference substitutes into the argv; other `{name}` placeholders are left as they are. */
+export interface ArgvValues {
+  kernel_id: string;
+  response_address: string;
+  public_key: string;
+  port_range: string;
+  resource_dir?: string;
+}
+
+/** Replaces `{kernel_id}`, `{response_address}`, `{public_key}`, `{port_range}` (and `{resource_dir}`). */
+export function substituteArgv(argv: readonly string[], values: ArgvValues): string[] {
+  return argv.map((a) =>
+    a.replace(/\{([A-Za-z0-9_]+)\}/g, (whole, name: string) => {
+      const v = (values as unknown as Record<string, string | undefined>)[name];
+      return v === undefined ? whole : v;
+    }),
+  );
+}
+
+/** `${VAR}` in kernel.json env values, from the host environment (jupyter_client's `string.Template`, safe). */
+export function substituteEnvValues(env: Record<string, string>, hostEnv: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    out[k] = String(v).replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (whole, a?: string, b?: string) => {
+      const name = a ?? b ?? '';
+      const hv = hostEnv[name];
+      return hv === undefined ? whole : hv;
+    });
+  }
+  return out;
+}
+
+export type GpLauncherKind = 'kubernetes' | 'custom_resource';
+
+/** A kernelspec argv that runs gp's own launch script: launched in-process, not spawned. */
+export interface GpLauncherInvocation {
+  kind: GpLauncherKind;
+  /** The script's directory (the kernelspec's `scripts/`): where its templates are. */
+  scriptDir: string;
+  /** The script's arguments (after the script path). */
+  args: string[];
+  /** The kernelspec's name when the script is in `<name>/scripts/`. */
+  kernelName?: string;
+}
+
+const GP_SCRIPTS: Record<string, GpLauncherKind> = {
+  'launch_kubernetes.mjs': 'kubernetes',
+  'launch_custom_resource.mjs': 'custom_resource',
+};
+
+/**
+ * Recognizes `node <dir>/launch_kubernetes.mjs ...` / `node <dir>/launch_custom_resource.mjs ...` (or the script
+ * itself as argv[0]). The reference's `python launch_kubernetes.py` is not gp's and is spawned.
+ */
+export function detectGpLauncher(argv: readonly string[]): GpLauncherInvocation | undefined {
+  const at = (i: number): GpLauncherInvocation | undefined => {
+    const script = argv[i];
+    if (script === undefined) return undefined;
+    const kind = GP_SCRIPTS[basename(script)];
+    if (!kind) return undefined;
+    const scriptDir = dirname(script);
+    return {
+      kind,
+      scriptDir,
+      args: argv.slice(i + 1),
+      ...(basename(scriptDir) === 'scripts' ? { kernelName: basename(dirname(scriptDir)) } : {}),
+    };
+  };
+  const first = argv[0];
+  if (first !== undefined && /^node(js)?(\d+)?(\.exe)?$/.test(basename(first))) return at(1);
+  return at(0);
+}

@@ -1,0 +1,272 @@
+/**
+ * The provisioners end to end on the real test control plane: a kernelspec installed by the built `k8s-spec`
+ * CLI, a pod on the process node running a real ipykernel through gp's launcher (bootstrap-kernel.sh) or the
+ * reference's launch_ipykernel.py, a Jupyter client executing code, interrupts through the comm port,
+ * re-attachment from persisted info, fail-fast, and nothing left behind.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ResponseListener, type KernelConnectionInfo } from '@gp/core';
+import { JupyterKernelClient, repoRoot, testPython, testPythonBin, useCluster } from '@gp/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LaunchProgressEvent } from '../watch/progress.js';
+import { KernelLaunchError } from '../watch/errors.js';
+import type { KernelSpecLike } from './kernelspec.js';
+import { KubernetesProvisioner, type ProvisionerOptions } from './provisioner.js';
+
+const GP_IMAGE = 'gp-test/provisioner-kernel-py:1';
+const REF_IMAGE = 'gp-test/provisioner-reference-py:1';
+const MISSING_IMAGE = 'gp-test/provisioner-no-such-image:1';
+/** Long enough that only a hang reaches it: launches must succeed, or fail with their own code. */
+const LAUNCH_TIMEOUT = 110;
+
+const cluster = useCluster();
+const dir = mkdtempSync(join(tmpdir(), 'gp-provisioner-'));
+let spec: KernelSpecLike;
+let listener: ResponseListener;
+let ns: string;
+const clients: JupyterKernelClient[] = [];
+const provisioners: KubernetesProvisioner[] = [];
+
+function kernelSpec(image: string): KernelSpecLike {
+  const copy = structuredClone(spec);
+  copy.metadata!.kernel_provisioner!.config = { ...copy.metadata!.kernel_provisioner!.config, image_name: image, launch_timeout: LAUNCH_TIMEOUT };
+  return copy;
+}
+
+function provisioner(kernelId: string, image: string, extra: Partial<ProvisionerOptions> = {}): KubernetesProvisioner {
+  const p = new KubernetesProvisioner({
+    kernelId,
+    kernelSpec: kernelSpec(image),
+    kubeConfig: cluster.kc,
+    responseListener: listener,
+    hostEnv: { GP_NAMESPACE: ns },
+    ...extra,
+  });
+  provisioners.push(p);
+  return p;
+}
+
+async function connect(info: KernelConnectionInfo): Promise<JupyterKernelClient> {
+  const client = await JupyterKernelClient.connect(info, { timeoutMs: 60_000 });
+  clients.push(client);
+  return client;
+}
+
+async function podGone(namespace: string, name: string): Promise<void> {
+  await cluster.waitFor(
+    async () => {
+      try {
+        await cluster.core.readNamespacedPod({ namespace, name });
+        return false;
+      } catch (e) {
+        return (e as { code?: number }).code === 404;
+      }
+    },
+    { timeoutMs: 60_000, description: `pod ${namespace}/${name} to be deleted` },
+  );
+}
+
+async function kernelPods(namespace: string, kernelId: string): Promise<number> {
+  const list = await cluster.core.listNamespacedPod({ namespace, labelSelector: `kernel_id=${kernelId}` });
+  return list.items.length;
+}
+
+/** Runs `time.sleep(60)`, interrupts it through the provisioner once it runs, and expects a KeyboardInterrupt. */
+async function expectInterrupt(client: JupyterKernelClient, interrupt: () => Promise<boolean>): Promise<void> {
+  let started!: () => void;
+  const sleeping = new Promise<void>((r) => (started = r));
+  const running = client.execute('import time\nprint("sleeping", flush=True)\ntime.sleep(60)', {
+    timeoutMs: 55_000,
+    onMessage: (m) => {
+      if (m.header.msg_type === 'stream' && String((m.content as { text?: string }).text).includes('sleeping')) started();
+    },
+  });
+  await sleeping;
+  await expect(interrupt()).resolves.toBe(true);
+  const result = await running;
+  expect(result.status).toBe('error');
+  expect(result.error?.ename).toBe('KeyboardInterrupt');
+}
+
+beforeAll(async () => {
+  const python = testPython();
+  const path = `${testPythonBin()}:${process.env.PATH ?? '/usr/bin:/bin'}`;
+  // gp's image: the repository's bootstrap-kernel.sh with the venv's python (ipykernel, cryptography) first on PATH.
+  cluster.registerImage(GP_IMAGE, {
+    command: ['bash', join(repoRoot, 'packages', 'launcher', 'kernel-launchers', 'bootstrap', 'bootstrap-kernel.sh')],
+    env: { PATH: path, PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  // A reference image: gateway_provisioners' own launch_ipykernel.py + server_listener.py (as image-bootstrap installs them).
+  const pkg = execFileSync(python, ['-c', 'import gateway_provisioners, os; print(os.path.dirname(gateway_provisioners.__file__))']).toString().trim();
+  const refDir = join(dir, 'reference');
+  execFileSync('mkdir', ['-p', refDir]);
+  copyFileSync(join(pkg, 'kernel-launchers', 'python', 'scripts', 'launch_ipykernel.py'), join(refDir, 'launch_ipykernel.py'));
+  copyFileSync(join(pkg, 'kernel-launchers', 'shared', 'scripts', 'server_listener.py'), join(refDir, 'server_listener.py'));
+  cluster.registerImage(REF_IMAGE, {
+    command: [
+      'bash',
+      '-c',
+      `exec python ${join(refDir, 'launch_ipykernel.py')} --kernel-id "$KERNEL_ID" --port-range "$PORT_RANGE" --response-address "$RESPONSE_ADDRESS" --public-key "$PUBLIC_KEY" --spark-context-initialization-mode none`,
+    ],
+    env: { PATH: path, PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  // The kernelspec, installed by the built CLI.
+  const prefix = join(dir, 'prefix');
+  execFileSync(process.execPath, [join(repoRoot, 'packages', 'spec-cli', 'dist', 'bin', 'k8s-spec.js'), 'install', '--prefix', prefix, '--image-name', GP_IMAGE], { stdio: 'pipe' });
+  spec = JSON.parse(readFileSync(join(prefix, 'share', 'jupyter', 'kernels', 'k8s_python', 'kernel.json'), 'utf8')) as KernelSpecLike;
+  listener = await ResponseListener.start({ ip: '127.0.0.1', port: 0 });
+  ns = await cluster.createNamespace('prov');
+});
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  for (const p of provisioners) await p.cleanup().catch(() => undefined);
+  await listener?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('KubernetesProvisioner with gp\'s launcher in the pod', () => {
+  const kernelId = randomUUID();
+  let prov: KubernetesProvisioner;
+  let info: KernelConnectionInfo;
+  let client: JupyterKernelClient;
+  const progress: LaunchProgressEvent[] = [];
+  let savedInfo: unknown;
+
+  it('launches in-process from the installed kernelspec, with progress, and runs code', async () => {
+    prov = provisioner(kernelId, GP_IMAGE);
+    const prepared = await prov.preLaunch({ env: { KERNEL_USERNAME: 'alice' } });
+    expect(prepared).toMatchObject({ mode: 'in-process', namespace: ns, namespaceMode: 'shared', podName: `alice-${kernelId}` });
+    expect(prepared.env).toMatchObject({ KERNEL_ID: kernelId, KERNEL_LANGUAGE: 'python', KERNEL_IMAGE: GP_IMAGE, KERNEL_USERNAME: 'alice' });
+    prov.onProgress((e) => progress.push(e));
+    info = await prov.launch();
+    expect(info.ip).toBe('127.0.0.1');
+    expect(info.response_version).toBe(2);
+    expect(info.comm_secret).toBeTruthy();
+    const types = progress.map((e) => e.type);
+    for (const t of ['pod-created', 'scheduled', 'started', 'pod-running', 'connection-info-received', 'ready']) expect(types).toContain(t);
+    expect(types.indexOf('ready')).toBe(types.length - 1);
+    expect(prov.poll()).toBeNull();
+    await expect(prov.sendSignal(0)).resolves.toBe(true);
+    client = await connect(info);
+    await expect(client.execute('1+1')).resolves.toMatchObject({ status: 'ok', result: '2' });
+  });
+
+  it('interrupts a running cell through the authenticated comm port', async () => {
+    await expectInterrupt(client, () => prov.interrupt());
+    await expect(client.execute('40+2')).resolves.toMatchObject({ result: '42' });
+  });
+
+  it('re-attaches from getProvisionerInfo() with a fresh provisioner, which signals and shuts the kernel down', async () => {
+    const saved = JSON.parse(JSON.stringify(prov.getProvisionerInfo()));
+    savedInfo = saved;
+    expect(saved).toMatchObject({
+      kernel_id: kernelId,
+      kernel_ns: ns,
+      delete_ns: false,
+      assigned_host: `alice-${kernelId}`,
+      assigned_ip: '127.0.0.1',
+      comm_port: info.comm_port,
+      gp: { provisioner: 'kubernetes', namespace_mode: 'shared', pod_name: `alice-${kernelId}` },
+    });
+    expect(saved.connection_info.key).toBe(info.key);
+    // The host restarted: the old instance is gone (its watches released), a new one reads the saved info.
+    prov.detach();
+    const again = provisioner(kernelId, GP_IMAGE);
+    await expect(again.loadProvisionerInfo(saved)).resolves.toBe(true);
+    expect(again.poll()).toBeNull();
+    const client2 = await connect(again.connectionInfo!);
+    await expectInterrupt(client2, () => again.interrupt());
+    await expect(client2.execute('3*3')).resolves.toMatchObject({ result: '9' });
+
+    await again.shutdownRequested();
+    await expect(again.wait({ timeoutMs: 60_000 })).resolves.not.toBeNull();
+    await again.cleanup();
+    await podGone(ns, `alice-${kernelId}`);
+    expect(await kernelPods(ns, kernelId)).toBe(0);
+  });
+
+  it('a provisioner re-attaching to a kernel that is gone reports it dead and deletes nothing else', async () => {
+    const saved = JSON.parse(JSON.stringify(savedInfo));
+    const late = provisioner(kernelId, GP_IMAGE);
+    await expect(late.loadProvisionerInfo(saved)).resolves.toBe(false);
+    expect(late.poll()).toBe(0);
+    await late.cleanup();
+  });
+});
+
+describe('KubernetesProvisioner with the reference launcher (launch_ipykernel.py) in the pod', () => {
+  it('receives its version 1 payload, runs code, interrupts it, and shuts it down', async () => {
+    const kernelId = randomUUID();
+    const prov = provisioner(kernelId, REF_IMAGE);
+    await prov.preLaunch({ env: { KERNEL_USERNAME: 'bob' } });
+    const info = await prov.launch();
+    expect(info.response_version).toBe(1);
+    expect(info.comm_secret).toBeUndefined();
+    const client = await connect(info);
+    await expect(client.execute('1+1')).resolves.toMatchObject({ status: 'ok', result: '2' });
+    await expectInterrupt(client, () => prov.interrupt());
+    await prov.shutdownRequested();
+    await prov.cleanup();
+    await podGone(ns, `bob-${kernelId}`);
+  });
+});
+
+describe('fail fast', () => {
+  it('an unknown image ends the launch with GP_KERNEL_IMAGE_PULL_FAILED and removes the pod', async () => {
+    const kernelId = randomUUID();
+    const prov = provisioner(kernelId, MISSING_IMAGE);
+    await prov.preLaunch({ env: { KERNEL_USERNAME: 'carol' } });
+    const error = await prov.launch().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(KernelLaunchError);
+    expect((error as KernelLaunchError).code).toBe('GP_KERNEL_IMAGE_PULL_FAILED');
+    expect((error as KernelLaunchError).failure.image).toBe(MISSING_IMAGE);
+    await podGone(ns, `carol-${kernelId}`);
+    expect(prov.hasProcess).toBe(false);
+    await prov.cleanup();
+  });
+
+  it('an unauthorized user is refused in preLaunch, before anything exists', async () => {
+    const kernelId = randomUUID();
+    const prov = provisioner(kernelId, GP_IMAGE);
+    await expect(prov.preLaunch({ env: { KERNEL_USERNAME: 'root' } })).rejects.toMatchObject({ code: 'GP_USER_NOT_AUTHORIZED' });
+    expect(await kernelPods(ns, kernelId)).toBe(0);
+  });
+});
+
+describe('automatic namespace mode', () => {
+  it('creates the kernel\'s namespace, runs the kernel in it, and deletes it at shutdown', async () => {
+    const kernelId = randomUUID();
+    const prov = provisioner(kernelId, GP_IMAGE, { hostEnv: { GP_SHARED_NAMESPACE: 'false' } });
+    const prepared = await prov.preLaunch({ env: { KERNEL_USERNAME: 'dave' } });
+    expect(prepared.namespaceMode).toBe('automatic');
+    const namespace = prepared.namespace;
+    const types: string[] = [];
+    prov.onProgress((e) => types.push(e.type));
+    const info = await prov.launch();
+    expect(types[0]).toBe('namespace-created');
+    expect(prov.getProvisionerInfo()).toMatchObject({ kernel_ns: namespace, delete_ns: true });
+    const client = await connect(info);
+    await expect(client.execute('1+1')).resolves.toMatchObject({ result: '2' });
+    await prov.shutdownRequested();
+    await prov.cleanup();
+    await cluster.waitFor(
+      async () => {
+        try {
+          await cluster.core.readNamespace({ name: namespace });
+          return false;
+        } catch (e) {
+          return (e as { code?: number }).code === 404;
+        }
+      },
+      { timeoutMs: 120_000, description: `namespace ${namespace} to be deleted` },
+    );
+  });
+});
