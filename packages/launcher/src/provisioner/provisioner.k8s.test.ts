@@ -26,13 +26,16 @@ const LAUNCH_TIMEOUT = 110;
 const cluster = useCluster();
 const dir = mkdtempSync(join(tmpdir(), 'gp-provisioner-'));
 let spec: KernelSpecLike;
+let rSpec: KernelSpecLike;
+let scriptDir: string;
 let listener: ResponseListener;
 let ns: string;
 const clients: JupyterKernelClient[] = [];
 const provisioners: KubernetesProvisioner[] = [];
+const kernelIds = new Set<string>();
 
-function kernelSpec(image: string): KernelSpecLike {
-  const copy = structuredClone(spec);
+function kernelSpec(image: string, base: KernelSpecLike = spec): KernelSpecLike {
+  const copy = structuredClone(base);
   copy.metadata!.kernel_provisioner!.config = { ...copy.metadata!.kernel_provisioner!.config, image_name: image, launch_timeout: LAUNCH_TIMEOUT };
   return copy;
 }
@@ -47,6 +50,7 @@ function provisioner(kernelId: string, image: string, extra: Partial<Provisioner
     ...extra,
   });
   provisioners.push(p);
+  kernelIds.add(kernelId);
   return p;
 }
 
@@ -118,6 +122,9 @@ beforeAll(async () => {
   const prefix = join(dir, 'prefix');
   execFileSync(process.execPath, [join(repoRoot, 'packages', 'spec-cli', 'dist', 'bin', 'k8s-spec.js'), 'install', '--prefix', prefix, '--image-name', GP_IMAGE], { stdio: 'pipe' });
   spec = JSON.parse(readFileSync(join(prefix, 'share', 'jupyter', 'kernels', 'k8s_python', 'kernel.json'), 'utf8')) as KernelSpecLike;
+  scriptDir = join(prefix, 'share', 'jupyter', 'kernels', 'k8s_python', 'scripts');
+  execFileSync(process.execPath, [join(repoRoot, 'packages', 'spec-cli', 'dist', 'bin', 'k8s-spec.js'), 'install', '--prefix', prefix, '--language', 'R', '--image-name', GP_IMAGE], { stdio: 'pipe' });
+  rSpec = JSON.parse(readFileSync(join(prefix, 'share', 'jupyter', 'kernels', 'k8s_r', 'kernel.json'), 'utf8')) as KernelSpecLike;
   listener = await ResponseListener.start({ ip: '127.0.0.1', port: 0 });
   ns = await cluster.createNamespace('prov');
 });
@@ -267,6 +274,104 @@ describe('automatic namespace mode', () => {
         }
       },
       { timeoutMs: 120_000, description: `namespace ${namespace} to be deleted` },
+    );
+  });
+});
+
+describe('a kernelspec argv that is not gp\'s launch script', () => {
+  it('is spawned with the placeholders substituted, and SIGKILL deletes the pod', async () => {
+    const kernelId = randomUUID();
+    // The same launcher behind a shell: not recognized as gp's, so spawned as the reference spawns argvs.
+    const wrapped = kernelSpec(GP_IMAGE);
+    wrapped.argv = ['bash', '-c', 'exec "$0" "$@"', process.execPath, join(scriptDir, 'launch_kubernetes.mjs'), ...spec.argv.slice(2)];
+    const prov = provisioner(kernelId, GP_IMAGE, { kernelSpec: wrapped, hostEnv: { GP_NAMESPACE: ns, KUBECONFIG: cluster.kubeconfigPath, PATH: process.env.PATH ?? '' } });
+    const prepared = await prov.preLaunch({ env: { KERNEL_USERNAME: 'erin' } });
+    expect(prepared.mode).toBe('spawn');
+    expect(prepared.argv).toContain(kernelId);
+    expect(prepared.argv.join(' ')).not.toMatch(/\{(kernel_id|response_address|public_key|port_range)\}/);
+    const info = await prov.launch();
+    const client = await connect(info);
+    await expect(client.execute('1+1')).resolves.toMatchObject({ result: '2' });
+    await expect(prov.sendSignal(9)).resolves.toBe(true);
+    await expect(prov.wait({ timeoutMs: 60_000 })).resolves.not.toBeNull();
+    await podGone(ns, `erin-${kernelId}`);
+    await prov.cleanup();
+  });
+
+  it('a launcher that fails ends the launch with GP_LAUNCHER_FAILED and its output', async () => {
+    const kernelId = randomUUID();
+    const failing = kernelSpec(GP_IMAGE);
+    failing.argv = ['bash', '-c', 'echo "cannot reach the cluster" >&2; exit 3', '{kernel_id}'];
+    const prov = provisioner(kernelId, GP_IMAGE, { kernelSpec: failing });
+    await prov.preLaunch({ env: { KERNEL_USERNAME: 'frank' } });
+    await expect(prov.launch()).rejects.toMatchObject({ code: 'GP_LAUNCHER_FAILED', message: expect.stringContaining('cannot reach the cluster') });
+    await prov.cleanup();
+  });
+});
+
+describe('restart in automatic mode', () => {
+  it('kill({ restart: true }) keeps the namespace; the next launch reuses it with a new pod', async () => {
+    const kernelId = randomUUID();
+    const prov = provisioner(kernelId, GP_IMAGE, { hostEnv: { GP_SHARED_NAMESPACE: 'false' } });
+    const first = await prov.preLaunch({ env: { KERNEL_USERNAME: 'grace' } });
+    const info1 = await prov.launch();
+    const uid1 = (await cluster.core.readNamespacedPod({ namespace: first.namespace, name: first.podName })).metadata?.uid;
+    await prov.kill({ restart: true });
+    await expect(cluster.core.readNamespace({ name: first.namespace })).resolves.toBeTruthy();
+
+    const second = await prov.preLaunch({ env: { KERNEL_USERNAME: 'grace' } });
+    expect(second).toMatchObject({ namespace: first.namespace, podName: first.podName, restart: true });
+    const types: string[] = [];
+    prov.onProgress((e) => types.push(e.type));
+    const info2 = await prov.launch();
+    expect(types).not.toContain('namespace-created');
+    expect(info2.key).not.toBe(info1.key);
+    const uid2 = (await cluster.core.readNamespacedPod({ namespace: first.namespace, name: first.podName })).metadata?.uid;
+    expect(uid2).not.toBe(uid1);
+    const client = await connect(info2);
+    await expect(client.execute('6*7')).resolves.toMatchObject({ result: '42' });
+    await prov.shutdownRequested();
+    await prov.cleanup();
+    await cluster.waitFor(
+      async () => {
+        try {
+          await cluster.core.readNamespace({ name: first.namespace });
+          return false;
+        } catch (e) {
+          return (e as { code?: number }).code === 404;
+        }
+      },
+      { timeoutMs: 120_000, description: `namespace ${first.namespace} to be deleted` },
+    );
+  });
+});
+
+describe('R kernel', () => {
+  it('launches IRkernel through gp\'s R launcher, runs code, and shuts down', async () => {
+    const kernelId = randomUUID();
+    const prov = provisioner(kernelId, GP_IMAGE, { kernelSpec: kernelSpec(GP_IMAGE, rSpec) });
+    const prepared = await prov.preLaunch({ env: { KERNEL_USERNAME: 'heidi' } });
+    expect(prepared.env.KERNEL_LANGUAGE).toBe('r');
+    const info = await prov.launch();
+    const client = await connect(info);
+    await expect(client.execute('1+1')).resolves.toMatchObject({ status: 'ok', result: '[1] 2' });
+    await prov.shutdownRequested();
+    await prov.cleanup();
+    await podGone(ns, `heidi-${kernelId}`);
+  });
+});
+
+describe('afterwards', () => {
+  it('nothing is left behind: no kernel pods in the shared namespace, no namespaces of these kernels', async () => {
+    const mine = `kernel_id in (${[...kernelIds].join(',')})`;
+    await cluster.waitFor(
+      async () => {
+        const pods = await cluster.core.listNamespacedPod({ namespace: ns, labelSelector: 'component=kernel' });
+        const namespaces = await cluster.core.listNamespace({ labelSelector: mine });
+        const anyPods = await cluster.core.listPodForAllNamespaces({ labelSelector: mine });
+        return pods.items.length === 0 && namespaces.items.length === 0 && anyPods.items.length === 0;
+      },
+      { timeoutMs: 120_000, description: 'every kernel pod and kernel namespace to be deleted' },
     );
   });
 });

@@ -572,6 +572,8 @@ export abstract class KubernetesProvisionerBase {
   async kill(options: TerminateOptions = {}): Promise<void> {
     this.killLauncherProcess();
     await this.removeResources(options.restart ?? false);
+    // A restart creates a pod of the same name next: let the watch see this one go first.
+    if (options.restart) await this.wait();
   }
 
   /** As the reference, the same as `kill()`: pods have no gentler stop that the launcher does not already get. */
@@ -593,6 +595,7 @@ export abstract class KubernetesProvisionerBase {
       }
     }
     await this.removeResources(options.restart ?? false);
+    if (options.restart) await this.wait();
   }
 
   /**
