@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ResponseListener, type KernelConnectionInfo } from '@gp/core';
 import { JupyterKernelClient, repoRoot, testPython, testPythonBin, useCluster } from '@gp/testkit';
@@ -358,6 +358,44 @@ describe('R kernel', () => {
     await prov.shutdownRequested();
     await prov.cleanup();
     await podGone(ns, `heidi-${kernelId}`);
+  });
+});
+
+describe('the connection information must come from the kernel pod', () => {
+  // A listener on the host's external address: the pod (a local process with pod IP 127.0.0.1) connects
+  // from that address, so its payload does not come from the pod IP.
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+  let other: ResponseListener;
+
+  beforeAll(async () => {
+    if (!external) throw new Error('This test needs a non-loopback IPv4 address on the machine.');
+    other = await ResponseListener.start({ ip: external, port: 0 });
+  });
+  afterAll(async () => {
+    await other?.close();
+  });
+
+  it('a payload from another address than the pod IP fails the launch (GP_RESPONSE_SOURCE_MISMATCH) and removes the pod', async () => {
+    const kernelId = randomUUID();
+    const prov = provisioner(kernelId, GP_IMAGE, { responseListener: other });
+    await prov.preLaunch({ env: { KERNEL_USERNAME: 'ivan' } });
+    await expect(prov.launch()).rejects.toMatchObject({ code: 'GP_RESPONSE_SOURCE_MISMATCH', details: { responseFrom: external, podIP: '127.0.0.1' } });
+    await podGone(ns, `ivan-${kernelId}`);
+    await prov.cleanup();
+  });
+
+  it('verifyResponseSource: false accepts it (networks that rewrite source addresses)', async () => {
+    const kernelId = randomUUID();
+    const prov = provisioner(kernelId, GP_IMAGE, { responseListener: other, verifyResponseSource: false });
+    await prov.preLaunch({ env: { KERNEL_USERNAME: 'judy' } });
+    const info = await prov.launch();
+    expect(info.ip).toBe('127.0.0.1');
+    expect(info.response_from).toBe(external);
+    await prov.shutdownRequested();
+    await prov.cleanup();
+    await podGone(ns, `judy-${kernelId}`);
   });
 });
 
