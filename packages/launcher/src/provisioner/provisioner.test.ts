@@ -5,7 +5,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { ResponseListener } from '@gp/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelSpecLike } from './kernelspec.js';
-import { KubernetesProvisioner, SparkOperatorProvisioner, type ProvisionerOptions } from './provisioner.js';
+import { createProvisioner, KubernetesProvisioner, SparkOperatorProvisioner, type ProvisionerOptions } from './provisioner.js';
 
 const KERNEL_ID = '6a2b9a4e-2f3c-4a57-9d51-3f2f7a0c1b11';
 let listener: ResponseListener;
@@ -129,5 +129,25 @@ describe('SparkOperatorProvisioner', () => {
     expect(p.provisionerName).toBe('spark-operator-provisioner');
     await expect(p.preLaunch({ env: { KERNEL_USERNAME: 'alice' } })).resolves.toMatchObject({ mode: 'in-process', namespace: 'default', podName: `alice-${KERNEL_ID}` });
     await p.cleanup();
+  });
+});
+
+describe('createProvisioner', () => {
+  const opts = (spec: KernelSpecLike) => ({ kernelId: KERNEL_ID, kernelSpec: spec, kubeConfig: kc, responseListener: listener, hostEnv: {} });
+
+  it('follows provisioner_name, else the launch script', () => {
+    expect(createProvisioner(opts(gpSpec()))).toBeInstanceOf(KubernetesProvisioner);
+    const spark = gpSpec('launch_custom_resource.mjs');
+    spark.metadata!.kernel_provisioner!.provisioner_name = 'spark-operator-provisioner';
+    expect(createProvisioner(opts(spark))).toBeInstanceOf(SparkOperatorProvisioner);
+    const unnamed = gpSpec('launch_custom_resource.mjs');
+    delete unnamed.metadata;
+    expect(createProvisioner(opts(unnamed))).toBeInstanceOf(SparkOperatorProvisioner);
+  });
+
+  it('refuses an unknown provisioner_name', () => {
+    const spec = gpSpec();
+    spec.metadata!.kernel_provisioner!.provisioner_name = 'yarn-provisioner';
+    expect(() => createProvisioner(opts(spec))).toThrow(/yarn-provisioner/);
   });
 });

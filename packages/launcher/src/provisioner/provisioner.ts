@@ -145,7 +145,7 @@ export abstract class KubernetesProvisionerBase {
   protected readonly log: Logger;
   protected readonly hostEnv: Env;
   protected readonly config: ProvisionerConfig;
-  private readonly kc: KubeConfig;
+  protected readonly kc: KubeConfig;
   private readonly hub: WatchHub;
   private listener: ResponseListener | undefined;
   private progressChannel: LaunchProgress;
@@ -784,7 +784,7 @@ export class KubernetesProvisioner extends KubernetesProvisionerBase {
 
   protected async createResources(request: LaunchRequest, invocation: GpLauncherInvocation, restart: boolean): Promise<KernelResourcesHandle> {
     const result = await launchKernelResources(request, {
-      kubeConfig: this.options.kubeConfig ?? loadKubeConfig(this.hostEnv),
+      kubeConfig: this.kc,
       logger: this.log,
       templateDir: invocation.scriptDir,
       restart,
@@ -831,7 +831,7 @@ export class SparkOperatorProvisioner extends KubernetesProvisionerBase {
 
   protected async createResources(request: LaunchRequest, invocation: GpLauncherInvocation): Promise<KernelResourcesHandle> {
     const result = await launchCustomResource(request, {
-      kubeConfig: this.options.kubeConfig ?? loadKubeConfig(this.hostEnv),
+      kubeConfig: this.kc,
       logger: this.log,
       templateDir: invocation.scriptDir,
       resource: this.resourceType,
@@ -862,4 +862,25 @@ export class SparkOperatorProvisioner extends KubernetesProvisionerBase {
     const [group, version] = (ref?.apiVersion ?? `${t.group}/${t.version}`).split('/');
     return { group: group ?? t.group, version: version ?? t.version, plural: ref?.plural ?? t.plural, name: ref?.name ?? handle.podName };
   }
+}
+
+/** The provisioner names kernelspecs use in `metadata.kernel_provisioner.provisioner_name`. */
+export const PROVISIONER_NAMES = ['kubernetes-provisioner', 'spark-operator-provisioner'] as const;
+export type ProvisionerName = (typeof PROVISIONER_NAMES)[number];
+
+/**
+ * The provisioner a kernelspec names (`kubernetes-provisioner`, `spark-operator-provisioner`); a kernelspec
+ * naming none whose argv runs `launch_custom_resource.mjs` gets the Spark Operator one, any other the Kubernetes one.
+ */
+export function createProvisioner(options: SparkOperatorProvisionerOptions): KubernetesProvisioner | SparkOperatorProvisioner {
+  const name = options.kernelSpec.metadata?.kernel_provisioner?.provisioner_name;
+  if (name === 'spark-operator-provisioner') return new SparkOperatorProvisioner(options);
+  if (name === 'kubernetes-provisioner') return new KubernetesProvisioner(options);
+  if (name === undefined) {
+    return detectGpLauncher(options.kernelSpec.argv)?.kind === 'custom_resource' ? new SparkOperatorProvisioner(options) : new KubernetesProvisioner(options);
+  }
+  throw new GpError('GP_INVALID_KERNELSPEC', `Unknown provisioner_name "${name}" in the kernelspec; gp provides ${PROVISIONER_NAMES.join(', ')}.`, {
+    httpStatus: 500,
+    details: { provisionerName: name },
+  });
 }
