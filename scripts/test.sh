@@ -11,4 +11,6 @@ export GP_TEST_PYTHON="$venv_bin/python"
 export PATH="$venv_bin:$PATH"
 if [ -x scripts/debian-packages.sh ]; then bash scripts/debian-packages.sh; fi
 pnpm exec turbo run typecheck --output-logs=errors-only
+# Packaging checks of every published package (publint + are-the-types-wrong).
+pnpm exec turbo run lint --output-logs=errors-only
 exec pnpm exec vitest run "$@"
