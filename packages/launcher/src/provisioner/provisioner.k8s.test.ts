@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LaunchProgressEvent } from '../watch/progress.js';
 import { KernelLaunchError } from '../watch/errors.js';
 import type { KernelSpecLike } from './kernelspec.js';
-import { KubernetesProvisioner, type ProvisionerOptions } from './provisioner.js';
+import { createKubeClient } from '../kube.js';
+import { KubernetesProvisioner, SparkOperatorProvisioner, type KubernetesProvisionerBase, type ProvisionerOptions } from './provisioner.js';
 
 const GP_IMAGE = 'gp-test/provisioner-kernel-py:1';
 const REF_IMAGE = 'gp-test/provisioner-reference-py:1';
@@ -27,11 +28,12 @@ const cluster = useCluster();
 const dir = mkdtempSync(join(tmpdir(), 'gp-provisioner-'));
 let spec: KernelSpecLike;
 let rSpec: KernelSpecLike;
+let sparkSpec: KernelSpecLike;
 let scriptDir: string;
 let listener: ResponseListener;
 let ns: string;
 const clients: JupyterKernelClient[] = [];
-const provisioners: KubernetesProvisioner[] = [];
+const provisioners: KubernetesProvisionerBase[] = [];
 const kernelIds = new Set<string>();
 
 function kernelSpec(image: string, base: KernelSpecLike = spec): KernelSpecLike {
@@ -124,6 +126,8 @@ beforeAll(async () => {
   spec = JSON.parse(readFileSync(join(prefix, 'share', 'jupyter', 'kernels', 'k8s_python', 'kernel.json'), 'utf8')) as KernelSpecLike;
   scriptDir = join(prefix, 'share', 'jupyter', 'kernels', 'k8s_python', 'scripts');
   execFileSync(process.execPath, [join(repoRoot, 'packages', 'spec-cli', 'dist', 'bin', 'k8s-spec.js'), 'install', '--prefix', prefix, '--language', 'R', '--image-name', GP_IMAGE], { stdio: 'pipe' });
+  execFileSync(process.execPath, [join(repoRoot, 'packages', 'spec-cli', 'dist', 'bin', 'k8s-spec.js'), 'install', '--prefix', prefix, '--crd', '--spark', '--image-name', GP_IMAGE], { stdio: 'pipe' });
+  sparkSpec = JSON.parse(readFileSync(join(prefix, 'share', 'jupyter', 'kernels', 'k8s_python_spark_operator', 'kernel.json'), 'utf8')) as KernelSpecLike;
   rSpec = JSON.parse(readFileSync(join(prefix, 'share', 'jupyter', 'kernels', 'k8s_r', 'kernel.json'), 'utf8')) as KernelSpecLike;
   listener = await ResponseListener.start({ ip: '127.0.0.1', port: 0 });
   ns = await cluster.createNamespace('prov');
@@ -396,6 +400,104 @@ describe('the connection information must come from the kernel pod', () => {
     await prov.shutdownRequested();
     await prov.cleanup();
     await podGone(ns, `judy-${kernelId}`);
+  });
+});
+
+describe('SparkOperatorProvisioner (the test acts as the Spark Operator)', () => {
+  const SA = '/apis/sparkoperator.k8s.io/v1beta2';
+  interface App {
+    metadata: { name: string; uid: string; resourceVersion?: string };
+    spec: { driver: { env?: { name: string; value?: string }[] } };
+    status?: Record<string, unknown>;
+  }
+
+  function sparkProvisioner(kernelId: string): SparkOperatorProvisioner {
+    const p = new SparkOperatorProvisioner({
+      kernelId,
+      kernelSpec: kernelSpec(GP_IMAGE, sparkSpec),
+      kubeConfig: cluster.kc,
+      responseListener: listener,
+      hostEnv: { GP_NAMESPACE: ns },
+    });
+    kernelIds.add(kernelId);
+    provisioners.push(p);
+    return p;
+  }
+
+  async function submitted(name: string): Promise<App> {
+    const client = createKubeClient(cluster.kc);
+    return cluster.waitFor(() => client.request<App>({ method: 'GET', path: `${SA}/namespaces/${ns}/sparkapplications/${name}` }).catch(() => undefined), {
+      timeoutMs: 60_000,
+      description: `SparkApplication ${name}`,
+    });
+  }
+
+  async function setStatus(app: App, status: Record<string, unknown>): Promise<void> {
+    const client = createKubeClient(cluster.kc);
+    const current = await client.request<App>({ method: 'GET', path: `${SA}/namespaces/${ns}/sparkapplications/${app.metadata.name}` });
+    await client.request({ method: 'PUT', path: `${SA}/namespaces/${ns}/sparkapplications/${app.metadata.name}/status`, body: { ...current, status } });
+  }
+
+  it('follows the SparkApplication to its driver pod, runs code, persists the resource, re-attaches and deletes it', async () => {
+    const kernelId = randomUUID();
+    const prov = sparkProvisioner(kernelId);
+    const prepared = await prov.preLaunch({ env: { KERNEL_USERNAME: 'kim' } });
+    const launching = prov.launch();
+    launching.catch(() => undefined);
+    const app = await submitted(prepared.podName);
+    // The operator's part: a driver pod with the application's driver env, owned by the application.
+    const driver = `${app.metadata.name}-driver`;
+    await cluster.core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: {
+          name: driver,
+          labels: { kernel_id: kernelId, 'spark-role': 'driver', component: 'kernel' },
+          ownerReferences: [{ apiVersion: 'sparkoperator.k8s.io/v1beta2', kind: 'SparkApplication', name: app.metadata.name, uid: app.metadata.uid, controller: true }],
+        },
+        spec: {
+          restartPolicy: 'Never',
+          automountServiceAccountToken: false,
+          containers: [{ name: 'spark-kubernetes-driver', image: GP_IMAGE, env: app.spec.driver.env ?? [] }],
+        },
+      },
+    });
+    await setStatus(app, { applicationState: { state: 'RUNNING' }, driverInfo: { podName: driver } });
+    const info = await launching;
+    const client = await connect(info);
+    await expect(client.execute('1+1')).resolves.toMatchObject({ result: '2' });
+
+    const saved = JSON.parse(JSON.stringify(prov.getProvisionerInfo()));
+    expect(saved.gp).toMatchObject({ provisioner: 'spark-operator', custom_resource: { group: 'sparkoperator.k8s.io', version: 'v1beta2', plural: 'sparkapplications', name: app.metadata.name } });
+    prov.detach();
+    const again = sparkProvisioner(kernelId);
+    await expect(again.loadProvisionerInfo(saved)).resolves.toBe(true);
+    expect(again.poll()).toBeNull();
+    await expect(again.sendSignal(0)).resolves.toBe(true);
+    await expect(client.execute('2+3')).resolves.toMatchObject({ result: '5' });
+    await again.shutdownRequested();
+    await again.cleanup();
+    await cluster.waitFor(
+      () => createKubeClient(cluster.kc).request({ method: 'GET', path: `${SA}/namespaces/${ns}/sparkapplications/${app.metadata.name}` }).then(() => false, (e: { statusCode?: number }) => e.statusCode === 404),
+      { timeoutMs: 60_000, description: 'the SparkApplication to be deleted' },
+    );
+    await podGone(ns, driver);
+  });
+
+  it('a FAILED SparkApplication ends the launch with GP_SPARK_APPLICATION_FAILED and the operator\'s message, and is deleted', async () => {
+    const kernelId = randomUUID();
+    const prov = sparkProvisioner(kernelId);
+    const prepared = await prov.preLaunch({ env: { KERNEL_USERNAME: 'lee' } });
+    const launching = prov.launch();
+    launching.catch(() => undefined);
+    const app = await submitted(prepared.podName);
+    await setStatus(app, { applicationState: { state: 'SUBMISSION_FAILED', errorMessage: 'driver pod failed: quota exceeded' }, driverInfo: {} });
+    await expect(launching).rejects.toMatchObject({ code: 'GP_SPARK_APPLICATION_FAILED', message: expect.stringContaining('quota exceeded') });
+    await cluster.waitFor(
+      () => createKubeClient(cluster.kc).request({ method: 'GET', path: `${SA}/namespaces/${ns}/sparkapplications/${app.metadata.name}` }).then(() => false, (e: { statusCode?: number }) => e.statusCode === 404),
+      { timeoutMs: 60_000, description: 'the SparkApplication to be deleted' },
+    );
+    await prov.cleanup();
   });
 });
 
