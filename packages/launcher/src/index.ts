@@ -11,3 +11,4 @@ export * from './spark.js';
 export { createKubeClient, loadKubeConfig, resourcePath, type KubeClient, type KubeRequest } from './kube.js';
 export { KERNEL_POD_TEMPLATE, loadTemplate, templateVars, type TemplateSource } from './render.js';
 export * from './watch/index.js';
+export * from './provisioner/index.js';
