@@ -177,7 +177,24 @@ export abstract class KubernetesProvisionerBase {
   /** Creates the resources in-process; returns what to delete later. */
   protected abstract createResources(request: LaunchRequest, invocation: GpLauncherInvocation, restart: boolean): Promise<KernelResourcesHandle>;
   /** The handle a spawned launcher's resources will have (names are deterministic). */
-  protected abstract plannedHandle(resolved: ResolvedLaunch): KernelResourcesHandle;
+  /** The kernel's own object (its pod, or its custom resource) as a launch would create it. */
+  protected abstract plannedKernelObject(resolved: ResolvedLaunch): KernelResourcesHandle['objects'][number];
+
+  /** The handle a launch of `r` creates (names are deterministic), for spawned launchers that return none. */
+  protected plannedHandle(r: ResolvedLaunch): KernelResourcesHandle {
+    const automatic = r.namespaceMode === 'automatic';
+    return {
+      kernelId: r.kernelId,
+      namespace: r.namespace,
+      namespaceMode: r.namespaceMode,
+      podName: r.podName,
+      deleteNamespace: automatic,
+      objects: [
+        ...(automatic ? [{ apiVersion: 'v1', kind: 'Namespace', name: r.namespace }] : []),
+        this.plannedKernelObject(r),
+      ],
+    };
+  }
   protected abstract customResource(handle: KernelResourcesHandle): CustomResourceRef | undefined;
 
   /** The current launch's progress: namespace created, pod created, scheduled, pulling, started, connection info, ready. */
@@ -792,19 +809,8 @@ export class KubernetesProvisioner extends KubernetesProvisionerBase {
     return result.handle;
   }
 
-  protected plannedHandle(r: ResolvedLaunch): KernelResourcesHandle {
-    const automatic = r.namespaceMode === 'automatic';
-    return {
-      kernelId: r.kernelId,
-      namespace: r.namespace,
-      namespaceMode: r.namespaceMode,
-      podName: r.podName,
-      deleteNamespace: automatic,
-      objects: [
-        ...(automatic ? [{ apiVersion: 'v1', kind: 'Namespace', name: r.namespace }] : []),
-        { apiVersion: 'v1', kind: 'Pod', name: r.podName, namespace: r.namespace },
-      ],
-    };
+  protected plannedKernelObject(r: ResolvedLaunch): KernelResourcesHandle['objects'][number] {
+    return { apiVersion: 'v1', kind: 'Pod', name: r.podName, namespace: r.namespace };
   }
 
   protected customResource(): CustomResourceRef | undefined {
@@ -839,20 +845,9 @@ export class SparkOperatorProvisioner extends KubernetesProvisionerBase {
     return result.handle;
   }
 
-  protected plannedHandle(r: ResolvedLaunch): KernelResourcesHandle {
+  protected plannedKernelObject(r: ResolvedLaunch): KernelResourcesHandle['objects'][number] {
     const t = this.resourceType;
-    const automatic = r.namespaceMode === 'automatic';
-    return {
-      kernelId: r.kernelId,
-      namespace: r.namespace,
-      namespaceMode: r.namespaceMode,
-      podName: r.podName,
-      deleteNamespace: automatic,
-      objects: [
-        ...(automatic ? [{ apiVersion: 'v1', kind: 'Namespace', name: r.namespace }] : []),
-        { apiVersion: `${t.group}/${t.version}`, kind: t.kind, name: r.podName, namespace: r.namespace, plural: t.plural },
-      ],
-    };
+    return { apiVersion: `${t.group}/${t.version}`, kind: t.kind, name: r.podName, namespace: r.namespace, plural: t.plural };
   }
 
   protected customResource(handle: KernelResourcesHandle): CustomResourceRef | undefined {
