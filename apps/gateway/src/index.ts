@@ -1,0 +1,2 @@
+// @gp/gateway: a Jupyter kernel gateway serving kernels as Kubernetes pods.
+export {};
