@@ -2,8 +2,9 @@
 # Installs the Debian packages the test suite needs (scripts/test.sh runs it as root).
 # Idempotent: when every package is already installed it returns at once without touching apt.
 #   r-base-core, r-cran-irkernel: the R kernel (IRkernel) that gp's R launcher starts in tests.
+#   chromium: the headless browser (driven by playwright-core) in which the gateway's JupyterLab test runs.
 set -euo pipefail
-packages=(r-base-core r-cran-irkernel)
+packages=(r-base-core r-cran-irkernel chromium)
 
 missing=()
 for p in "${packages[@]}"; do
