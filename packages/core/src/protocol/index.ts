@@ -7,3 +7,4 @@ export { unpadPkcs1v15, type Pkcs1UnpadResult } from './pkcs1.js';
 export * from './payload.js';
 export * from './listener.js';
 export * from './comm.js';
+export * from './wire.js';
