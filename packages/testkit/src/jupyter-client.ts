@@ -3,8 +3,11 @@
  * talk to a kernel given its connection information: kernel_info, execute, shutdown, heartbeat.
  * Interrupts go through the host (the launcher's comm port), not through this client.
  */
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { MessageSigner, createMessageHeader, deserializeMessage, serializeMessage, type JupyterMessage } from '@gp/core';
 import * as zmq from 'zeromq';
+
+export type { JupyterMessage } from '@gp/core';
 
 /** The connection fields this client needs (structurally compatible with @gp/core's KernelConnectionInfo). */
 export interface JupyterConnectionInfo {
@@ -17,14 +20,6 @@ export interface JupyterConnectionInfo {
   hb_port: number;
   key: string;
   signature_scheme: string;
-}
-
-export interface JupyterMessage<C = Record<string, unknown>> {
-  header: { msg_id: string; msg_type: string; session: string; username: string; date: string; version: string };
-  parent_header: Partial<JupyterMessage['header']>;
-  metadata: Record<string, unknown>;
-  content: C;
-  buffers: Buffer[];
 }
 
 export interface ExecuteResult {
@@ -51,8 +46,6 @@ export class JupyterClientError extends Error {
   }
 }
 
-const DELIM = Buffer.from('<IDS|MSG>');
-
 type Waiter = (msg: JupyterMessage) => void;
 
 export class JupyterKernelClient {
@@ -63,7 +56,7 @@ export class JupyterKernelClient {
   private readonly iopub = new zmq.Subscriber({ linger: 0 });
   private readonly replyWaiters = new Map<string, Waiter>();
   private readonly iopubWaiters = new Map<string, Waiter>();
-  private readonly key: Buffer;
+  private readonly signer: MessageSigner;
   private readonly username: string;
   private readonly base: string;
   private hbPort: number;
@@ -73,7 +66,7 @@ export class JupyterKernelClient {
     if (info.signature_scheme && info.signature_scheme !== 'hmac-sha256') {
       throw new JupyterClientError(`Unsupported signature scheme '${info.signature_scheme}': only hmac-sha256.`);
     }
-    this.key = Buffer.from(info.key, 'utf8');
+    this.signer = new MessageSigner(info.key, 'hmac-sha256');
     this.username = options.username ?? 'gp-test';
     const host = options.host ?? (info.ip === '0.0.0.0' || info.ip === '' ? '127.0.0.1' : info.ip);
     this.base = `${info.transport || 'tcp'}://${host}`;
@@ -106,12 +99,6 @@ export class JupyterKernelClient {
     return client;
   }
 
-  private sign(parts: string[]): string {
-    const h = createHmac('sha256', this.key);
-    for (const p of parts) h.update(p);
-    return h.digest('hex');
-  }
-
   private async pump(socket: zmq.Dealer | zmq.Subscriber, waiters: Map<string, Waiter>): Promise<void> {
     try {
       for await (const frames of socket) {
@@ -126,30 +113,10 @@ export class JupyterKernelClient {
   }
 
   private parse(frames: Buffer[]): JupyterMessage | undefined {
-    const i = frames.findIndex((f) => f.equals(DELIM));
-    if (i < 0 || frames.length < i + 6) return undefined;
-    const [sig, header, parent, metadata, content] = frames.slice(i + 1, i + 6).map((f) => f.toString('utf8')) as [
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
-    if (this.key.length > 0) {
-      const want = Buffer.from(this.sign([header, parent, metadata, content]), 'utf8');
-      const got = Buffer.from(sig, 'utf8');
-      if (want.length !== got.length || !timingSafeEqual(want, got)) return undefined; // forged or corrupt: drop
-    }
     try {
-      return {
-        header: JSON.parse(header),
-        parent_header: JSON.parse(parent),
-        metadata: JSON.parse(metadata),
-        content: JSON.parse(content),
-        buffers: frames.slice(i + 6),
-      };
+      return deserializeMessage(frames, this.signer).message;
     } catch {
-      return undefined;
+      return undefined; // malformed, forged or corrupt: drop
     }
   }
 
@@ -189,16 +156,8 @@ export class JupyterKernelClient {
             }
           });
         }
-        const header = {
-          msg_id: msgId,
-          msg_type: msgType,
-          session: this.session,
-          username: this.username,
-          date: new Date().toISOString(),
-          version: '5.3',
-        };
-        const parts = [JSON.stringify(header), '{}', '{}', JSON.stringify(content)];
-        this.sendSerialized(socket, [DELIM, this.sign(parts), ...parts]).catch(reject);
+        const header = { ...createMessageHeader(msgType, this.session, this.username), msg_id: msgId };
+        this.sendSerialized(socket, serializeMessage({ header, parent_header: {}, metadata: {}, content }, this.signer)).catch(reject);
       });
     } finally {
       clearTimeout(timer);
