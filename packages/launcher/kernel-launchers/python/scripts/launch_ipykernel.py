@@ -53,7 +53,11 @@ def initialize_namespace(namespace: dict, cluster_type: str) -> None:
         try:
             from pyspark.sql import SparkSession  # type: ignore[import-not-found]
         except ImportError:
-            log.info("A Spark session was requested but pyspark is not installed; no session is created.")
+            # The launcher normally catches this before starting the kernel (see spark_available).
+            # Should the launcher still send SIGUSR2 with its interrupts, ignore it: its default
+            # action would end the kernel instead of interrupting the cell.
+            log.warning("A Spark session was requested but pyspark is not installed; no session is created.")
+            signal.signal(signal.SIGUSR2, signal.SIG_IGN)
             return
         ready = threading.Event()
         state: dict = {}
@@ -91,6 +95,15 @@ def initialize_namespace(namespace: dict, cluster_type: str) -> None:
     elif cluster_type == "dask":
         import dask_yarn  # type: ignore[import-not-found]
         namespace["cluster"] = dask_yarn.YarnCluster.from_current()
+
+
+def spark_available() -> bool:
+    """Whether the kernel's Python can import pyspark (checked without importing it: that is slow)."""
+    import importlib.util
+    try:
+        return importlib.util.find_spec("pyspark") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def import_item(name: str):
@@ -150,6 +163,13 @@ def launcher_main(argv: list) -> int:
         gp_launcher.log.warning("Ignoring unknown arguments: %s", " ".join(unknown))
     gp_launcher.check_required(args)
     cluster_type = "none" if args.init_mode == "none" else args.cluster_type
+    if cluster_type == "spark" and not spark_available():
+        # Behave exactly as mode none: no placeholders, no session thread, no SIGUSR2 with interrupts
+        # (a kernel without a Spark handler would die of it instead of interrupting the cell).
+        gp_launcher.log.warning(
+            "Spark context initialization mode '%s' was requested but pyspark is not installed; "
+            "continuing as with mode 'none' (no Spark session, no spark/sc/sql variables).", args.init_mode)
+        cluster_type = "none"
     script = os.path.abspath(__file__)
 
     def command(connection_file: str) -> list:

@@ -1,0 +1,76 @@
+/**
+ * gp's Python kernel launcher (kernel-launchers/python) with a Spark mode in an image that has no pyspark:
+ * the kernel must behave as with `none` (a warning, no placeholders, no Spark signal handling), and an
+ * interrupt must stop the running cell instead of ending the kernel.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { ResponseListener, sendCommRequest, type KernelConnectionInfo } from '@gp/core';
+import { JupyterKernelClient, repoRoot, testPython } from '@gp/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const launchIpykernel = join(repoRoot, 'packages', 'launcher', 'kernel-launchers', 'python', 'scripts', 'launch_ipykernel.py');
+
+describe.each(['lazy', 'eager'])("gp's Python launcher, --spark-context-initialization-mode %s without pyspark", (mode) => {
+  let listener: ResponseListener;
+  let launcher: ChildProcess;
+  let output = '';
+  let info: KernelConnectionInfo;
+  let client: JupyterKernelClient;
+
+  beforeAll(async () => {
+    listener = await ResponseListener.start({ ip: '127.0.0.1', port: 0 });
+    const kernelId = randomUUID();
+    const registration = await listener.register(kernelId);
+    launcher = spawn(
+      testPython(),
+      [launchIpykernel, '--kernel-id', kernelId, '--response-address', registration.responseAddress,
+        '--public-key', registration.publicKey, '--port-range', '0..0', '--spark-context-initialization-mode', mode],
+      // The venv has no pyspark; PYTHONNOUSERSITE keeps a user-site pyspark out too.
+      { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONNOUSERSITE: '1' } },
+    );
+    launcher.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    launcher.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<never>((_, reject) =>
+      launcher.once('exit', (code) => reject(new Error(`launcher exited (${code}) before sending its connection info:\n${output}`))),
+    );
+    info = await Promise.race([registration.connectionInfo, exited]);
+    client = await JupyterKernelClient.connect(info, { timeoutMs: 60_000 });
+  }, 120_000);
+
+  afterAll(async () => {
+    client?.close();
+    if (launcher?.pid !== undefined && launcher.exitCode === null) {
+      try {
+        process.kill(-launcher.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await listener?.close();
+  });
+
+  it('warns that no Spark session is created and defines no spark placeholders', async () => {
+    expect(output).toMatch(/pyspark is not installed/);
+    await expect(client.execute("'spark' in dir(), 'sc' in dir()")).resolves.toMatchObject({ status: 'ok', result: '(False, False)' });
+  });
+
+  it('is interrupted by a comm interrupt: the cell ends with KeyboardInterrupt and the kernel lives on', async () => {
+    let started!: () => void;
+    const sleeping = new Promise<void>((resolve) => (started = resolve));
+    const running = client.execute('import time\nprint("sleeping", flush=True)\ntime.sleep(60)', {
+      timeoutMs: 50_000,
+      onMessage: (m) => {
+        if (m.header.msg_type === 'stream' && String((m.content as { text?: string }).text).includes('sleeping')) started();
+      },
+    });
+    await sleeping;
+    await expect(
+      sendCommRequest({ host: '127.0.0.1', port: info.comm_port! }, { signum: 2 }, { secret: info.comm_secret! }),
+    ).resolves.toMatchObject({ delivered: true });
+    expect((await running).error?.ename).toBe('KeyboardInterrupt');
+    await expect(client.execute('1+1')).resolves.toMatchObject({ status: 'ok', result: '2' });
+    expect(launcher.exitCode).toBeNull();
+  }, 60_000);
+});
