@@ -22,7 +22,7 @@ describe('main', () => {
     expect(help.out).toContain('rbac\n');
     const none = await run([]);
     expect(none.code).toBe(1);
-    expect(none.err[0]).toBe("No subcommand specified. Must specify one of: ['install', 'rbac']");
+    expect(none.err[0]).toBe("No subcommand specified. Must specify one of: ['install', 'rbac', 'image-bootstrap']");
   });
   it('rejects unknown subcommands in one line', async () => {
     const r = await run(['nope']);

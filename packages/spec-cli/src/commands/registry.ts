@@ -36,4 +36,9 @@ export const COMMANDS: readonly CommandEntry[] = [
     describe: 'Prints the RBAC manifests a gp host application and its kernels need.',
     load: async () => ({ module: (await import('./rbac.js')).rbacCommand, loggerName: 'K8sSpecRbac' }),
   },
+  {
+    name: 'image-bootstrap',
+    describe: "Installs gp's kernel launchers and bootstrap script into a kernel image.",
+    load: async () => (await import('./image-bootstrap.js')).imageBootstrap,
+  },
 ];
