@@ -13,7 +13,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
+          include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'apps/*/deploy/**/*.test.ts'],
           exclude: ['**/*.k8s.test.ts', '**/node_modules/**'],
           testTimeout: 30_000,
         },
@@ -22,7 +22,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'k8s',
-          include: ['packages/*/src/**/*.k8s.test.ts', 'apps/*/src/**/*.k8s.test.ts'],
+          include: ['packages/*/src/**/*.k8s.test.ts', 'apps/*/src/**/*.k8s.test.ts', 'apps/*/deploy/**/*.k8s.test.ts'],
           globalSetup: ['packages/testkit/src/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,
