@@ -1,2 +1,18 @@
-// @gp/gateway: a Jupyter kernel gateway serving kernels as Kubernetes pods.
-export {};
+// @gp/gateway: a Jupyter kernel gateway serving kernels as Kubernetes pods. See README.md.
+export { startGateway, type RunningGateway, type GatewayHandle, type CloseOptions } from './gateway.js';
+export {
+  gatewayOptionTable,
+  resolveGatewaySettings,
+  settingsFromOptions,
+  ADMIN_ONLY_ENV,
+  DEFAULT_ALLOWED_ENV,
+  type GatewayOptions,
+  type GatewaySettings,
+} from './options.js';
+export { settingsFromCommandLine, parseArgs, helpText } from './cli.js';
+export { checkKernelEnv, isEnvAllowed, parseStartKernelBody, BadRequestError } from './policy.js';
+export { kernelsToCull, type CullPolicy, type CullCandidate } from './culling.js';
+export { FileKernelStore, MemoryKernelStore, KernelStoreError, type KernelRecord, type KernelStore } from './store.js';
+export { KernelSpecCatalog, defaultKernelspecDirs, NotFoundError, type KernelSpecEntry } from './kernelspecs.js';
+export { matchRoute, type Route } from './router.js';
+export type { KernelModel, KernelManager } from './kernels.js';

@@ -1,3 +1,33 @@
 #!/usr/bin/env node
-// The gp-gateway command (filled in by the server work).
-export {};
+// The gp-gateway command: resolve the settings, start the gateway, stop it on SIGTERM/SIGINT.
+import { isGpError } from '@gp/core';
+import { helpText, settingsFromCommandLine } from '../cli.js';
+import { startGateway } from '../gateway.js';
+
+async function main(): Promise<number> {
+  const { help, settings } = await settingsFromCommandLine(process.argv.slice(2), process.env);
+  if (help || !settings) {
+    process.stdout.write(helpText() + '\n');
+    return 0;
+  }
+  const gateway = await startGateway(settings);
+  process.stdout.write(`${gateway.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      void gateway.close().then(resolve, resolve);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`gp-gateway: ${isGpError(e) ? `${e.message} [${e.code}]` : e instanceof Error ? e.stack : String(e)}\n`);
+    process.exit(isGpError(e) && e.code === 'GP_INVALID_CONFIG' ? 2 : 1);
+  },
+);

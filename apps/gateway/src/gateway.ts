@@ -1,0 +1,138 @@
+/**
+ * `startGateway`: composes the pieces (settings, kernelspec catalog, store, kernel manager, HTTP/WebSocket
+ * front, culler) into a running server, re-attaching to recorded kernels and sweeping orphans first.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ResponseListener, createLogger, responseListenerOptionsFromEnv, type Logger } from '@gp/core';
+import { WatchHub, loadKubeConfig } from '@gp/launcher';
+import { defaultKernelspecDirs, KernelSpecCatalog } from './kernelspecs.js';
+import { KernelManager } from './kernels.js';
+import { settingsFromOptions, type GatewayOptions, type GatewaySettings } from './options.js';
+import { createHandlers } from './server.js';
+import { FileKernelStore, MemoryKernelStore, type KernelStore } from './store.js';
+
+export interface CloseOptions {
+  /** Stop the kernels (default: the `shutdown_policy` setting; `leave` keeps them for the next gateway). */
+  stopKernels?: boolean;
+}
+
+export interface RunningGateway {
+  /** `http://<ip>:<port><base_url>` without a trailing slash. */
+  url: string;
+  /** The token clients send (`Authorization: token <token>`). */
+  token: string;
+  close(opts?: CloseOptions): Promise<void>;
+}
+
+/** `RunningGateway` plus what tests and the CLI look at. */
+export interface GatewayHandle extends RunningGateway {
+  settings: GatewaySettings;
+  kernels: KernelManager;
+  /** Orphaned kernel pods the start-up sweep found. */
+  orphans: Array<{ namespace: string; pod: string; kernelId: string }>;
+  /** What re-attachment did at start-up. */
+  reattached: { attached: string[]; removed: string[] };
+}
+
+function listen(server: Server, port: number, ip: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, ip, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+export async function startGateway(options: GatewayOptions = {}): Promise<GatewayHandle> {
+  const settings = settingsFromOptions(options);
+  const hostEnv = options.hostEnv ?? process.env;
+  const logger: Logger = options.logger ?? createLogger({ name: 'GatewayApp', level: settings.log_level, format: settings.log_format });
+  const kubeConfig = options.kubeConfig ?? loadKubeConfig(hostEnv);
+  const token = settings.token || randomBytes(24).toString('hex');
+  const generatedToken = !settings.token;
+
+  const ownListener = !(options.responseListener instanceof ResponseListener);
+  const responseListener =
+    options.responseListener instanceof ResponseListener
+      ? options.responseListener
+      : await ResponseListener.start(responseListenerOptionsFromEnv(hostEnv, { logger, ...(options.responseListener ?? {}) }));
+
+  const specs = new KernelSpecCatalog(settings.kernelspec_dirs.length ? settings.kernelspec_dirs : defaultKernelspecDirs(hostEnv), settings.default_kernel_name);
+  let store: KernelStore;
+  try {
+    store = settings.state_file ? new FileKernelStore(settings.state_file) : new MemoryKernelStore();
+  } catch (e) {
+    if (ownListener) await responseListener.close();
+    throw e;
+  }
+  const kernels = new KernelManager({ specs, store, kubeConfig, hub: WatchHub.forKubeConfig(kubeConfig), responseListener, hostEnv, logger });
+
+  let ready = false;
+  const handlers = createHandlers({ token, baseUrl: settings.base_url, allowedEnv: settings.allowed_env, kernels, specs, logger, isReady: () => ready });
+  const server = createServer(handlers.request);
+  server.on('upgrade', handlers.upgrade);
+  // Kernel launches can take minutes: no request timeout (Jupyter Server's client sets its own).
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+
+  let address: AddressInfo;
+  try {
+    address = await listen(server, settings.port, settings.ip);
+  } catch (e) {
+    if (ownListener) await responseListener.close();
+    throw e;
+  }
+  const host = address.address.includes(':') ? `[${address.address}]` : address.address;
+  const baseUrl = settings.base_url.replace(/\/+$/, '');
+  const url = `http://${host}:${address.port}${baseUrl}`;
+
+  const reattached = await kernels.reattach();
+  const orphanNamespaces = settings.orphan_namespaces.length ? settings.orphan_namespaces : [hostEnv.GP_NAMESPACE || 'default'];
+  const orphans = await kernels.sweepOrphans(orphanNamespaces, settings.orphan_policy === 'delete').catch((e: unknown) => {
+    logger.warn('The orphan sweep failed.', { error: e, namespaces: orphanNamespaces });
+    return [];
+  });
+  ready = true;
+
+  let culler: NodeJS.Timeout | undefined;
+  if (settings.cull_idle_timeout > 0) {
+    const policy = { idleTimeoutSeconds: settings.cull_idle_timeout, cullConnected: settings.cull_connected, cullBusy: settings.cull_busy };
+    culler = setInterval(() => void kernels.cull(policy), settings.cull_interval * 1000);
+    culler.unref();
+  }
+
+  logger.info('gp-gateway is running.', {
+    url,
+    kernelspecs: specs.list().map((e) => e.name),
+    reattached: reattached.attached.length,
+    removed: reattached.removed.length,
+    orphans: orphans.length,
+    state_file: settings.state_file || '(none)',
+  });
+  if (generatedToken) {
+    // Printed once, outside the logs: the logs never carry tokens.
+    process.stderr.write(`gp-gateway: generated token (use --GatewayClient.auth_token=...): ${token}\n`);
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = (opts: CloseOptions = {}): Promise<void> => {
+    closing ??= (async () => {
+      ready = false;
+      if (culler) clearInterval(culler);
+      const stop = opts.stopKernels ?? settings.shutdown_policy === 'stop';
+      await kernels.closeAll(stop);
+      for (const client of handlers.wss.clients) client.terminate();
+      handlers.wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (ownListener) await responseListener.close();
+      logger.info('gp-gateway stopped.', { kernels: stop ? 'stopped' : 'left running' });
+    })();
+    return closing;
+  };
+
+  return { url, token, close, settings, kernels, orphans: orphans as GatewayHandle['orphans'], reattached };
+}

@@ -1,0 +1,344 @@
+/**
+ * The gateway's kernels: each a provisioner from `@gp/launcher` (chosen by the kernelspec's
+ * `kernel_provisioner`), its iopub monitor, the WebSocket bridges connected to it, and its record in the
+ * store. Launch, interrupt, restart, shutdown, re-attach after a gateway restart, the orphan sweep and
+ * idle culling live here; HTTP lives in server.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { GpError, type KernelConnectionInfo, type Logger, type ResponseListener } from '@gp/core';
+import { createProvisioner, type KubernetesProvisioner, type SparkOperatorProvisioner, type WatchHub } from '@gp/launcher';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { WebSocket } from 'ws';
+import { ChannelBridge, KernelMonitor } from './channels.js';
+import { kernelsToCull, type CullPolicy } from './culling.js';
+import { NotFoundError, type KernelSpecCatalog } from './kernelspecs.js';
+import type { KernelRecord, KernelStore } from './store.js';
+
+type Provisioner = KubernetesProvisioner | SparkOperatorProvisioner;
+
+/** The kernel model as Jupyter Server returns it. */
+export interface KernelModel {
+  id: string;
+  name: string;
+  last_activity: string;
+  execution_state: string;
+  connections: number;
+}
+
+export interface KernelManagerOptions {
+  specs: KernelSpecCatalog;
+  store: KernelStore;
+  kubeConfig: KubeConfig;
+  hub: WatchHub;
+  responseListener: ResponseListener;
+  hostEnv: Readonly<Record<string, string | undefined>>;
+  logger: Logger;
+}
+
+export class ManagedKernel {
+  readonly bridges = new Set<ChannelBridge>();
+  readonly monitor: KernelMonitor;
+  /** Serializes restart / interrupt / shutdown on one kernel. */
+  private queue: Promise<unknown> = Promise.resolve();
+  restarting = false;
+
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly env: Record<string, string>,
+    readonly provisioner: Provisioner,
+    readonly log: Logger,
+  ) {
+    this.monitor = new KernelMonitor(log);
+  }
+
+  get connectionInfo(): KernelConnectionInfo {
+    const info = this.provisioner.connectionInfo;
+    if (!info) throw new GpError('GP_KERNEL_NOT_CONNECTED', `Kernel ${this.id} has no connection information (not launched).`, { httpStatus: 409 });
+    return info;
+  }
+
+  model(): KernelModel {
+    return {
+      id: this.id,
+      name: this.name,
+      last_activity: this.monitor.lastActivity.toISOString(),
+      execution_state: this.restarting ? 'restarting' : this.monitor.executionState,
+      connections: this.bridges.size,
+    };
+  }
+
+  /** Whether the pod still runs, from the watch cache (no API call). */
+  get alive(): boolean {
+    return this.restarting || this.provisioner.poll() === null;
+  }
+
+  serialized<T>(action: () => Promise<T>): Promise<T> {
+    const next = this.queue.catch(() => undefined).then(action);
+    this.queue = next;
+    return next;
+  }
+
+  attach(ws: WebSocket): ChannelBridge {
+    const bridge = new ChannelBridge(ws, this.log, {
+      onActivity: () => this.monitor.touch(),
+      onClose: () => this.bridges.delete(bridge),
+    });
+    this.bridges.add(bridge);
+    void bridge.connect(this.connectionInfo);
+    return bridge;
+  }
+
+  closeBridges(status?: string): void {
+    for (const bridge of [...this.bridges]) {
+      if (status) bridge.sendStatus(status);
+      bridge.close(1000, status ?? 'kernel gone');
+    }
+  }
+}
+
+export class KernelManager {
+  private readonly kernels = new Map<string, ManagedKernel>();
+  private readonly starting = new Set<string>();
+  private readonly log: Logger;
+
+  constructor(private readonly o: KernelManagerOptions) {
+    this.log = o.logger;
+  }
+
+  private provisionerFor(kernelId: string, name: string): Provisioner {
+    const entry = this.o.specs.get(name);
+    return createProvisioner({
+      kernelId,
+      kernelSpec: entry.spec,
+      kernelName: name,
+      resourceDir: entry.resourceDir,
+      kubeConfig: this.o.kubeConfig,
+      hub: this.o.hub,
+      responseListener: this.o.responseListener,
+      hostEnv: this.o.hostEnv,
+      logger: this.log.child({ kernel_id: kernelId }),
+    });
+  }
+
+  private record(kernel: ManagedKernel, started = new Date().toISOString()): void {
+    const record: KernelRecord = { kernelId: kernel.id, name: kernel.name, env: kernel.env, provisionerInfo: kernel.provisioner.getProvisionerInfo(), started };
+    this.o.store.put(record);
+  }
+
+  /** Launches a kernel of kernelspec `name` with the (already allowed) request env. Nothing is left behind on failure. */
+  async start(name: string, env: Record<string, string>): Promise<KernelModel> {
+    const kernelId = randomUUID();
+    const provisioner = this.provisionerFor(kernelId, name);
+    const log = this.log.child({ kernel_id: kernelId, kernel_name: name });
+    this.starting.add(kernelId);
+    try {
+      await provisioner.preLaunch({ env });
+      log.info('Launching a kernel.');
+      await provisioner.launch();
+    } catch (e) {
+      this.starting.delete(kernelId);
+      await provisioner.cleanup().catch(() => undefined);
+      log.warn('The kernel launch failed.', { error: e, ...(e instanceof GpError ? { code: e.code } : {}) });
+      throw e;
+    }
+    const kernel = new ManagedKernel(kernelId, name, env, provisioner, log);
+    kernel.monitor.connect(kernel.connectionInfo);
+    this.kernels.set(kernelId, kernel);
+    this.starting.delete(kernelId);
+    this.record(kernel);
+    log.info('Kernel started.', { namespace: provisioner.getProvisionerInfo().kernel_ns, pod: provisioner.getProvisionerInfo().assigned_host });
+    return kernel.model();
+  }
+
+  /** The kernel, if it is still alive; a dead one (pod gone behind our back) is removed and reported 404. */
+  async get(kernelId: string): Promise<ManagedKernel> {
+    const kernel = this.kernels.get(kernelId);
+    if (!kernel) throw new NotFoundError('GP_NO_SUCH_KERNEL', `No such kernel: ${kernelId}.`, { kernelId });
+    if (!kernel.alive) {
+      await this.forget(kernel, 'dead');
+      throw new NotFoundError('GP_NO_SUCH_KERNEL', `Kernel ${kernelId} is no longer running (its pod ended or was deleted); it was removed.`, {
+        kernelId,
+        exitCode: kernel.provisioner.poll(),
+      });
+    }
+    return kernel;
+  }
+
+  /** The live kernels' models (dead ones are removed on the way). */
+  async list(): Promise<KernelModel[]> {
+    const models: KernelModel[] = [];
+    for (const kernel of [...this.kernels.values()]) {
+      if (!kernel.alive) await this.forget(kernel, 'dead');
+      else models.push(kernel.model());
+    }
+    return models;
+  }
+
+  get size(): number {
+    return this.kernels.size;
+  }
+
+  /** A dead kernel: tell its clients, release everything, delete its leftovers and its record. */
+  private async forget(kernel: ManagedKernel, status: 'dead' | 'culled'): Promise<void> {
+    if (this.kernels.get(kernel.id) !== kernel) return;
+    this.kernels.delete(kernel.id);
+    kernel.log.warn(status === 'dead' ? 'The kernel is gone; removing it.' : 'Removing the culled kernel.', { exitCode: kernel.provisioner.poll() });
+    kernel.closeBridges('dead');
+    kernel.monitor.close();
+    await kernel.provisioner.cleanup().catch((e: unknown) => kernel.log.warn('Cleaning up the kernel failed.', { error: e }));
+    this.o.store.delete(kernel.id);
+  }
+
+  async interrupt(kernelId: string): Promise<void> {
+    const kernel = await this.get(kernelId);
+    await kernel.serialized(async () => {
+      const delivered = await kernel.provisioner.interrupt();
+      if (!delivered) {
+        throw new GpError('GP_INTERRUPT_FAILED', `The interrupt could not be delivered to kernel ${kernelId} (its launcher's comm port did not answer).`, {
+          httpStatus: 500,
+          details: { kernelId },
+        });
+      }
+      kernel.log.info('Kernel interrupted.');
+    });
+  }
+
+  /** Restart: the same id, a new pod; connected WebSockets follow the new ports. */
+  async restart(kernelId: string): Promise<KernelModel> {
+    const kernel = await this.get(kernelId);
+    return kernel.serialized(async () => {
+      kernel.restarting = true;
+      for (const bridge of kernel.bridges) bridge.sendStatus('restarting');
+      try {
+        kernel.monitor.close();
+        await kernel.provisioner.shutdownRequested({ restart: true });
+        await kernel.provisioner.wait();
+        await kernel.provisioner.cleanup({ restart: true });
+        await kernel.provisioner.preLaunch({ env: kernel.env });
+        await kernel.provisioner.launch();
+      } catch (e) {
+        kernel.restarting = false;
+        kernel.log.error('The kernel restart failed; removing the kernel.', { error: e });
+        await this.forget(kernel, 'dead');
+        throw e;
+      }
+      kernel.restarting = false;
+      kernel.monitor.executionState = 'starting';
+      kernel.monitor.connect(kernel.connectionInfo);
+      await Promise.all([...kernel.bridges].map((bridge) => bridge.connect(kernel.connectionInfo)));
+      this.record(kernel);
+      kernel.log.info('Kernel restarted.');
+      return kernel.model();
+    });
+  }
+
+  async shutdown(kernelId: string): Promise<void> {
+    const kernel = this.kernels.get(kernelId);
+    if (!kernel) throw new NotFoundError('GP_NO_SUCH_KERNEL', `No such kernel: ${kernelId}.`, { kernelId });
+    await kernel.serialized(async () => {
+      if (this.kernels.get(kernelId) !== kernel) return;
+      this.kernels.delete(kernelId);
+      kernel.closeBridges();
+      kernel.monitor.close();
+      try {
+        await kernel.provisioner.shutdownRequested();
+        await kernel.provisioner.wait();
+      } finally {
+        await kernel.provisioner.cleanup().catch(() => undefined);
+        this.o.store.delete(kernelId);
+      }
+      kernel.log.info('Kernel shut down.');
+    });
+  }
+
+  /** Re-attaches to every recorded kernel still running; the rest are cleaned up and their records removed. */
+  async reattach(): Promise<{ attached: string[]; removed: string[] }> {
+    const attached: string[] = [];
+    const removed: string[] = [];
+    for (const record of this.o.store.list()) {
+      const log = this.log.child({ kernel_id: record.kernelId, kernel_name: record.name });
+      let provisioner: Provisioner;
+      try {
+        provisioner = this.provisionerFor(record.kernelId, record.name);
+      } catch (e) {
+        log.warn('A recorded kernel\'s kernelspec is gone; its record is kept for the orphan sweep to report.', { error: e });
+        continue;
+      }
+      let alive = false;
+      try {
+        alive = await provisioner.loadProvisionerInfo(record.provisionerInfo);
+      } catch (e) {
+        log.warn('Re-attaching to a recorded kernel failed.', { error: e });
+      }
+      if (!alive) {
+        await provisioner.cleanup().catch(() => undefined);
+        this.o.store.delete(record.kernelId);
+        removed.push(record.kernelId);
+        log.info('A recorded kernel is gone; its record was removed.');
+        continue;
+      }
+      const kernel = new ManagedKernel(record.kernelId, record.name, record.env, provisioner, log);
+      kernel.monitor.executionState = 'idle';
+      kernel.monitor.connect(kernel.connectionInfo);
+      this.kernels.set(record.kernelId, kernel);
+      attached.push(record.kernelId);
+      log.info('Re-attached to a running kernel.');
+    }
+    return { attached, removed };
+  }
+
+  /**
+   * Kernel pods (label `kernel_id`) in `namespaces` that no kernel of this gateway owns. With `remove`
+   * they are deleted (grace period 0).
+   */
+  async sweepOrphans(namespaces: readonly string[], remove: boolean): Promise<Array<{ namespace: string; pod: string; kernelId: string }>> {
+    const core = this.o.kubeConfig.makeApiClient(CoreV1Api);
+    const owned = new Set([...this.kernels.keys(), ...this.starting, ...this.o.store.list().map((r) => r.kernelId)]);
+    const orphans: Array<{ namespace: string; pod: string; kernelId: string }> = [];
+    for (const namespace of namespaces) {
+      const pods = await core.listNamespacedPod({ namespace, labelSelector: 'kernel_id' });
+      for (const pod of pods.items) {
+        const kernelId = pod.metadata?.labels?.kernel_id ?? '';
+        if (owned.has(kernelId) || pod.metadata?.deletionTimestamp) continue;
+        const name = pod.metadata?.name ?? '';
+        orphans.push({ namespace, pod: name, kernelId });
+        this.log.warn(remove ? 'Deleting an orphaned kernel pod.' : 'Found an orphaned kernel pod (no record owns it).', { namespace, pod: name, kernel_id: kernelId });
+        if (remove) {
+          await core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }).catch((e: unknown) => {
+            if ((e as { code?: number }).code !== 404) throw e;
+          });
+        }
+      }
+    }
+    return orphans;
+  }
+
+  /** One culling pass; returns the culled kernel ids. */
+  async cull(policy: CullPolicy, now = new Date()): Promise<string[]> {
+    const candidates = [...this.kernels.values()]
+      .filter((k) => !k.restarting)
+      .map((k) => ({ id: k.id, lastActivity: k.monitor.lastActivity, executionState: k.monitor.executionState, connections: k.bridges.size }));
+    const ids = kernelsToCull(candidates, policy, now);
+    for (const id of ids) {
+      this.log.info('Culling an idle kernel.', { kernel_id: id, idle_timeout: policy.idleTimeoutSeconds });
+      await this.shutdown(id).catch((e: unknown) => this.log.warn('Culling a kernel failed.', { kernel_id: id, error: e }));
+    }
+    return ids;
+  }
+
+  /** Gateway shutdown: stop every kernel, or leave them running (recorded) for the next gateway. */
+  async closeAll(stopKernels: boolean): Promise<void> {
+    const all = [...this.kernels.values()];
+    if (stopKernels) {
+      await Promise.all(all.map((k) => this.shutdown(k.id).catch((e: unknown) => k.log.warn('Stopping the kernel failed.', { error: e }))));
+      return;
+    }
+    for (const kernel of all) {
+      this.kernels.delete(kernel.id);
+      kernel.closeBridges();
+      kernel.monitor.close();
+      kernel.provisioner.detach();
+    }
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * The gateway's options, defined with `@gp/core`'s option definitions: the same precedence
+ * (default < config file < GP_* env < flag) and the same `ConfigError`s as the `k8s-spec` CLI.
+ */
+import { join } from 'node:path';
+import {
+  ConfigError,
+  defineOption,
+  defineOptions,
+  jupyterDataDir,
+  resolveConfig,
+  type ConfigSources,
+  type ParseContext,
+  type LogLevel,
+  type ResponseListenerOptions,
+  type ValuesOf,
+} from '@gp/core';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { ResponseListener, Logger } from '@gp/core';
+
+export const GATEWAY_SECTION = 'GatewayApp';
+
+/** Variables only an operator may set: they choose where and as whom a kernel runs. */
+export const ADMIN_ONLY_ENV = [
+  'KERNEL_NAMESPACE',
+  'KERNEL_SERVICE_ACCOUNT_NAME',
+  'KERNEL_UID',
+  'KERNEL_GID',
+  'KERNEL_IMAGE',
+  'KERNEL_EXECUTOR_IMAGE',
+  'KERNEL_CLUSTER_ROLE',
+  'KERNEL_ID',
+] as const;
+
+/** What clients may set by default: who they are, where they work, and resource requests. */
+export const DEFAULT_ALLOWED_ENV = [
+  'KERNEL_USERNAME',
+  'KERNEL_WORKING_DIR',
+  'KERNEL_LAUNCH_TIMEOUT',
+  'KERNEL_CPUS',
+  'KERNEL_MEMORY',
+  'KERNEL_GPUS',
+  'KERNEL_CPUS_LIMIT',
+  'KERNEL_MEMORY_LIMIT',
+  'KERNEL_GPUS_LIMIT',
+  'KERNEL_EXTRA_SPARK_OPTS',
+];
+
+/** A comma-separated string or an array of strings; blanks are dropped. */
+function parseNameList(what: string): (raw: unknown, ctx: ParseContext) => string[] {
+  return (raw, ctx) => {
+    const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : undefined;
+    if (!items || items.some((item) => typeof item !== 'string')) {
+      throw new ConfigError(ctx.option, ctx.source, raw, `a comma-separated list (or array) of ${what}`);
+    }
+    return (items as string[]).map((item) => item.trim()).filter((item) => item !== '');
+  };
+}
+
+const nonNegative = (v: number): string | undefined => (v >= 0 ? undefined : 'a non-negative integer');
+const positive = (v: number): string | undefined => (v > 0 ? undefined : 'a positive integer');
+
+export const gatewayOptionTable = defineOptions({
+  ip: defineOption<string>({
+    name: 'ip',
+    kind: 'string',
+    section: GATEWAY_SECTION,
+    help: 'The IP address the gateway listens on.',
+    default: '127.0.0.1',
+    env: 'GP_GATEWAY_IP',
+  }),
+  port: defineOption<number>({
+    name: 'port',
+    kind: 'int',
+    section: GATEWAY_SECTION,
+    help: 'The port the gateway listens on (0 picks a free port).',
+    default: 8888,
+    env: 'GP_GATEWAY_PORT',
+    validate: (v) => (v >= 0 && v <= 65535 ? undefined : 'a port number in 0..65535'),
+  }),
+  base_url: defineOption<string>({
+    name: 'base_url',
+    kind: 'string',
+    section: GATEWAY_SECTION,
+    help: 'The URL prefix of every endpoint, e.g. /gateway/.',
+    default: '/',
+    env: 'GP_GATEWAY_BASE_URL',
+    validate: (v) => (v.startsWith('/') ? undefined : 'a path starting with /'),
+  }),
+  token: defineOption<string>({
+    name: 'token',
+    kind: 'string',
+    section: GATEWAY_SECTION,
+    help:
+      'The token clients must send (`Authorization: token <token>`, or `?token=` on WebSocket URLs). When empty, the gateway generates one and prints it once to stderr (never to the logs).',
+    default: '',
+    defaultText: '(generated)',
+    env: 'GP_GATEWAY_TOKEN',
+  }),
+  kernelspec_dirs: defineOption<string[]>({
+    name: 'kernelspec_dirs',
+    kind: 'list',
+    section: GATEWAY_SECTION,
+    help:
+      "Directories holding kernelspecs (each a `<name>/kernel.json`). Default: the Jupyter data path's `kernels/` directories (JUPYTER_PATH, the user data dir, the environment's prefix, the system dirs).",
+    default: [],
+    defaultText: '(the Jupyter data path)',
+    env: 'GP_GATEWAY_KERNELSPEC_DIRS',
+    envNote: 'comma-separated',
+    metavar: '<dir>...',
+    parse: parseNameList('directories'),
+  }),
+  default_kernel_name: defineOption<string>({
+    name: 'default_kernel_name',
+    kind: 'string',
+    section: GATEWAY_SECTION,
+    help: 'The kernelspec reported as the default and used for a POST /api/kernels without a name. Default: the first kernelspec by name.',
+    default: '',
+    defaultText: '(the first kernelspec)',
+    env: 'GP_GATEWAY_DEFAULT_KERNEL_NAME',
+  }),
+  state_file: defineOption<string>({
+    name: 'state_file',
+    kind: 'string',
+    section: GATEWAY_SECTION,
+    help:
+      "The JSON file where each kernel's provisioner info (connection secrets included: keep it private) is kept so a restarted gateway re-attaches. Empty disables persistence.",
+    default: join(jupyterDataDir(), 'gp-gateway', 'kernels.json'),
+    defaultText: '<jupyter data dir>/gp-gateway/kernels.json',
+    env: 'GP_GATEWAY_STATE_FILE',
+  }),
+  allowed_env: defineOption<string[]>({
+    name: 'allowed_env',
+    kind: 'list',
+    section: GATEWAY_SECTION,
+    help: `Variables a POST /api/kernels body's env may carry; any other gets a 403 naming it. A trailing * matches a prefix (KERNEL_EXTRA_*). ${ADMIN_ONLY_ENV.join(', ')} are admin-only: a prefix never matches them, only listing them by name allows them.`,
+    default: DEFAULT_ALLOWED_ENV,
+    env: 'GP_GATEWAY_ALLOWED_ENV',
+    envNote: 'comma-separated',
+    metavar: '<name>...',
+    parse: parseNameList('variable names'),
+  }),
+  cull_idle_timeout: defineOption<number>({
+    name: 'cull_idle_timeout',
+    kind: 'int',
+    section: GATEWAY_SECTION,
+    help: 'Seconds a kernel may stay idle before it is shut down; 0 disables culling (as Jupyter Server).',
+    default: 0,
+    env: 'GP_GATEWAY_CULL_IDLE_TIMEOUT',
+    validate: nonNegative,
+  }),
+  cull_interval: defineOption<number>({
+    name: 'cull_interval',
+    kind: 'int',
+    section: GATEWAY_SECTION,
+    help: 'Seconds between checks for idle kernels.',
+    default: 300,
+    env: 'GP_GATEWAY_CULL_INTERVAL',
+    validate: positive,
+  }),
+  cull_connected: defineOption<boolean>({
+    name: 'cull_connected',
+    kind: 'bool',
+    section: GATEWAY_SECTION,
+    help: 'Whether kernels with open WebSocket connections may be culled.',
+    default: false,
+    env: 'GP_GATEWAY_CULL_CONNECTED',
+  }),
+  cull_busy: defineOption<boolean>({
+    name: 'cull_busy',
+    kind: 'bool',
+    section: GATEWAY_SECTION,
+    help: 'Whether busy kernels may be culled.',
+    default: false,
+    env: 'GP_GATEWAY_CULL_BUSY',
+  }),
+  shutdown_policy: defineOption<'leave' | 'stop'>({
+    name: 'shutdown_policy',
+    kind: 'enum',
+    choices: ['leave', 'stop'],
+    section: GATEWAY_SECTION,
+    help: 'What SIGTERM/SIGINT does to running kernels: `leave` them running (recorded, re-attached by the next gateway) or `stop` them.',
+    default: 'leave',
+    env: 'GP_GATEWAY_SHUTDOWN_POLICY',
+  }),
+  orphan_policy: defineOption<'report' | 'delete'>({
+    name: 'orphan_policy',
+    kind: 'enum',
+    choices: ['report', 'delete'],
+    section: GATEWAY_SECTION,
+    help: 'What the start-up sweep does with labelled kernel pods no record owns: `report` them (a warning) or `delete` them.',
+    default: 'report',
+    env: 'GP_GATEWAY_ORPHAN_POLICY',
+  }),
+  orphan_namespaces: defineOption<string[]>({
+    name: 'orphan_namespaces',
+    kind: 'list',
+    section: GATEWAY_SECTION,
+    help: 'Namespaces the orphan sweep looks in. Default: GP_NAMESPACE (else `default`). Empty string entries are ignored.',
+    default: [],
+    defaultText: '(GP_NAMESPACE)',
+    env: 'GP_GATEWAY_ORPHAN_NAMESPACES',
+    envNote: 'comma-separated',
+    metavar: '<namespace>...',
+    parse: parseNameList('namespaces'),
+  }),
+  log_level: defineOption<LogLevel>({
+    name: 'log_level',
+    kind: 'log-level',
+    section: GATEWAY_SECTION,
+    help: 'The minimum level logged.',
+    default: 'info',
+    env: 'GP_GATEWAY_LOG_LEVEL',
+  }),
+  log_format: defineOption<'jupyter' | 'json'>({
+    name: 'log_format',
+    kind: 'enum',
+    choices: ['jupyter', 'json'],
+    section: GATEWAY_SECTION,
+    help: 'Log lines as Jupyter prints them, or one JSON object per line.',
+    default: 'jupyter',
+    env: 'GP_GATEWAY_LOG_FORMAT',
+  }),
+});
+
+export type GatewaySettings = ValuesOf<typeof gatewayOptionTable.options>;
+
+/**
+ * What `startGateway` takes: the settings (plain data; anything left out takes its default) plus what a
+ * host may hand in. Without `kubeConfig` the usual loading applies (in-cluster, else KUBECONFIG / ~/.kube/config).
+ */
+export interface GatewayOptions extends Partial<GatewaySettings> {
+  kubeConfig?: KubeConfig;
+  /** `GP_*` settings and `${VAR}` values the provisioners read; default `process.env`. */
+  hostEnv?: Readonly<Record<string, string | undefined>>;
+  /** Where kernels send their connection information: a listener, or options to start one (default from GP_RESPONSE_*). */
+  responseListener?: ResponseListener | ResponseListenerOptions;
+  /** Default: a logger per `log_level` / `log_format` writing to stderr. */
+  logger?: Logger;
+}
+
+/** Resolves every setting from its sources, as the CLI does; a bad value throws a `ConfigError`. */
+export function resolveGatewaySettings(sources: ConfigSources): GatewaySettings {
+  return resolveConfig(gatewayOptionTable, sources).values;
+}
+
+/** Fills what `options` leaves out with the defaults, checking each given value as its definition does. */
+export function settingsFromOptions(options: GatewayOptions): GatewaySettings {
+  const values: Record<string, unknown> = {};
+  for (const def of gatewayOptionTable.list) {
+    const given = (options as Record<string, unknown>)[def.name];
+    values[def.name] = given === undefined ? def.default : def.parse(given, { option: def.name, source: { kind: 'flag', name: def.flag || def.name } });
+  }
+  return values as GatewaySettings;
+}
+

@@ -1,0 +1,184 @@
+/**
+ * The HTTP and WebSocket front: token auth, routing, JSON bodies and errors as Jupyter Server writes them
+ * (`{"message", "reason"}`), plus gp's `code` and `details` so launch failures keep their cause.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { GpError, type Logger } from '@gp/core';
+import { WebSocketServer } from 'ws';
+import type { KernelManager } from './kernels.js';
+import { NotFoundError, kernelspecModel, type KernelSpecCatalog } from './kernelspecs.js';
+import { parseStartKernelBody, BadRequestError } from './policy.js';
+import { allowedMethods, matchRoute, normalizeBaseUrl, type Route } from './router.js';
+
+export const GATEWAY_VERSION = '0.1.0';
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface HandlerOptions {
+  token: string;
+  baseUrl: string;
+  allowedEnv: readonly string[];
+  kernels: KernelManager;
+  specs: KernelSpecCatalog;
+  logger: Logger;
+  /** Readiness: false until re-attachment finished, and again while shutting down. */
+  isReady(): boolean;
+}
+
+export class UnauthorizedError extends GpError {
+  constructor() {
+    super('GP_UNAUTHORIZED', 'Missing or wrong token: send "Authorization: token <token>" (or ?token=<token> on WebSocket URLs).', { httpStatus: 403 });
+  }
+}
+
+/** Constant-time token check of the Authorization header (`token X`, also `Bearer X`) or `?token=`. */
+export function isAuthorized(req: IncomingMessage, url: URL, token: string): boolean {
+  const header = req.headers.authorization ?? '';
+  const match = /^(?:token|bearer)\s+(.+)$/i.exec(header.trim());
+  const given = match?.[1] ?? url.searchParams.get('token') ?? '';
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function sendEmpty(res: ServerResponse, status: number): void {
+  res.writeHead(status);
+  res.end();
+}
+
+/** The error body: Jupyter Server's `message`/`reason` (its gateway client reads those), gp's `code`/`details`. */
+export function errorBody(error: unknown): { status: number; body: Record<string, unknown> } {
+  if (error instanceof GpError) {
+    const failureReason = typeof error.details.reason === 'string' ? error.details.reason : undefined;
+    return {
+      status: error.httpStatus,
+      body: { message: error.message, reason: failureReason ?? error.code, code: error.code, details: error.details },
+    };
+  }
+  return { status: 500, body: { message: error instanceof Error ? error.message : String(error), reason: 'Internal Server Error', code: 'GP_INTERNAL' } };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new BadRequestError(`The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function createHandlers(o: HandlerOptions): {
+  request(req: IncomingMessage, res: ServerResponse): void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  wss: WebSocketServer;
+} {
+  const base = normalizeBaseUrl(o.baseUrl);
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: () => false, maxPayload: 256 * 1024 * 1024 });
+
+  async function route(req: IncomingMessage, res: ServerResponse, route: Route): Promise<void> {
+    const method = req.method ?? 'GET';
+    if (!allowedMethods(route).includes(method)) {
+      const allow = allowedMethods(route).join(', ');
+      sendJson(res, 405, { message: `Method ${method} is not allowed here; use ${allow}.`, reason: 'Method Not Allowed' }, { Allow: allow });
+      return;
+    }
+    switch (route.kind) {
+      case 'api':
+        return sendJson(res, 200, { version: GATEWAY_VERSION, gateway: 'gp-gateway' });
+      case 'kernelspecs': {
+        const specs = o.specs.list();
+        return sendJson(res, 200, {
+          default: o.specs.defaultKernelName(specs),
+          kernelspecs: Object.fromEntries(specs.map((e) => [e.name, kernelspecModel(e, base)])),
+        });
+      }
+      case 'kernelspec':
+        return sendJson(res, 200, kernelspecModel(o.specs.get(route.name), base));
+      case 'kernelspec-resource': {
+        const { data, contentType } = o.specs.resource(route.name, route.file);
+        res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': data.length });
+        res.end(data);
+        return;
+      }
+      case 'kernels':
+        if (method === 'GET') return sendJson(res, 200, await o.kernels.list());
+        {
+          const body = parseStartKernelBody(await readBody(req), o.allowedEnv);
+          const name = body.name ?? o.specs.defaultKernelName();
+          o.specs.get(name); // 404 before anything is created
+          const model = await o.kernels.start(name, body.env);
+          return sendJson(res, 201, model, { Location: `${base}/api/kernels/${encodeURIComponent(model.id)}` });
+        }
+      case 'kernel':
+        if (method === 'GET') return sendJson(res, 200, (await o.kernels.get(route.id)).model());
+        await o.kernels.shutdown(route.id);
+        return sendEmpty(res, 204);
+      case 'kernel-action':
+        if (route.action === 'interrupt') {
+          await o.kernels.interrupt(route.id);
+          return sendEmpty(res, 204);
+        }
+        return sendJson(res, 200, await o.kernels.restart(route.id));
+      case 'healthz':
+        return sendJson(res, 200, { status: 'ok' });
+      case 'readyz':
+        return o.isReady() ? sendJson(res, 200, { status: 'ready', kernels: o.kernels.size }) : sendJson(res, 503, { status: 'not ready' });
+      case 'kernel-channels':
+        return sendJson(res, 400, { message: 'This endpoint takes WebSocket upgrades only.', reason: 'Bad Request' });
+    }
+  }
+
+  function request(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    const matched = matchRoute(url.pathname, base);
+    const log = o.logger.child({ method: req.method, path: url.pathname });
+    void (async () => {
+      try {
+        if (!matched) throw new NotFoundError('GP_NO_SUCH_RESOURCE', `No endpoint at ${url.pathname}.`, { path: url.pathname });
+        const open = matched.kind === 'healthz' || matched.kind === 'readyz';
+        if (!open && !isAuthorized(req, url, o.token)) throw new UnauthorizedError();
+        await route(req, res, matched);
+        log.debug('request', { status: res.statusCode });
+      } catch (e) {
+        const { status, body } = errorBody(e);
+        (status >= 500 ? log.error : log.info)('request failed', { status, code: body.code });
+        if (!res.headersSent) sendJson(res, status, body);
+        else res.end();
+      }
+    })();
+  }
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    const matched = matchRoute(url.pathname, base);
+    const refuse = (status: number, text: string): void => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (!matched || matched.kind !== 'kernel-channels') return refuse(404, 'Not Found');
+    if (!isAuthorized(req, url, o.token)) return refuse(403, 'Forbidden');
+    void (async () => {
+      let kernel;
+      try {
+        kernel = await o.kernels.get(matched.id);
+      } catch (e) {
+        const { status } = errorBody(e);
+        return refuse(status, status === 404 ? 'Not Found' : 'Error');
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        kernel.attach(ws);
+        o.logger.info('WebSocket connected.', { kernel_id: matched.id, connections: kernel.bridges.size });
+      });
+    })();
+  }
+
+  return { request, upgrade, wss };
+}

@@ -1,0 +1,105 @@
+/**
+ * The gateway's kernel records: each kernel's provisioner info (secrets included) and what the API
+ * reports of it, kept in one JSON file written atomically (temp file + rename, mode 0600), so a
+ * restarted gateway re-attaches to its kernels.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { GpError } from '@gp/core';
+import type { ProvisionerInfo } from '@gp/launcher';
+
+export interface KernelRecord {
+  kernelId: string;
+  /** The kernelspec name. */
+  name: string;
+  /** The request env the kernel was started with (allowed variables only), reused by restarts. */
+  env: Record<string, string>;
+  provisionerInfo: ProvisionerInfo;
+  /** ISO time the kernel was started. */
+  started: string;
+}
+
+interface StoreFile {
+  version: 1;
+  kernels: Record<string, KernelRecord>;
+}
+
+export class KernelStoreError extends GpError {
+  constructor(path: string, problem: string, cause?: unknown) {
+    super('GP_GATEWAY_STATE_FILE', `The gateway's state file ${path} ${problem}. Fix or remove it (kernels it lists are then not re-attached; the orphan sweep reports their pods).`, {
+      cause,
+      details: { path },
+    });
+  }
+}
+
+export interface KernelStore {
+  list(): KernelRecord[];
+  get(kernelId: string): KernelRecord | undefined;
+  put(record: KernelRecord): void;
+  delete(kernelId: string): void;
+}
+
+/** Keeps records in memory only (persistence disabled). */
+export class MemoryKernelStore implements KernelStore {
+  protected readonly records = new Map<string, KernelRecord>();
+  list(): KernelRecord[] {
+    return [...this.records.values()];
+  }
+  get(kernelId: string): KernelRecord | undefined {
+    return this.records.get(kernelId);
+  }
+  put(record: KernelRecord): void {
+    this.records.set(record.kernelId, record);
+  }
+  delete(kernelId: string): void {
+    this.records.delete(kernelId);
+  }
+}
+
+/** Records in a JSON file, rewritten whole on each change (a handful of kernels: small). */
+export class FileKernelStore extends MemoryKernelStore {
+  constructor(readonly path: string) {
+    super();
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new KernelStoreError(path, 'cannot be read', e);
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (e) {
+      throw new KernelStoreError(path, 'is not valid JSON', e);
+    }
+    const kernels = (data as Partial<StoreFile> | null)?.kernels;
+    if ((data as Partial<StoreFile> | null)?.version !== 1 || kernels === null || typeof kernels !== 'object') {
+      throw new KernelStoreError(path, 'is not a gp-gateway state file (expected {"version": 1, "kernels": {...}})');
+    }
+    for (const [id, record] of Object.entries(kernels)) {
+      if (record && typeof record === 'object' && record.kernelId === id && record.provisionerInfo) this.records.set(id, record);
+      else throw new KernelStoreError(path, `has a malformed record for kernel ${id}`);
+    }
+  }
+
+  override put(record: KernelRecord): void {
+    super.put(record);
+    this.flush();
+  }
+
+  override delete(kernelId: string): void {
+    if (!this.records.has(kernelId)) return;
+    super.delete(kernelId);
+    this.flush();
+  }
+
+  private flush(): void {
+    const data: StoreFile = { version: 1, kernels: Object.fromEntries(this.records) };
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    const temp = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify(data, null, 1), { mode: 0o600 });
+    renameSync(temp, this.path); // atomic on one filesystem: readers see the old file or the new one
+  }
+}
