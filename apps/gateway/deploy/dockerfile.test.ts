@@ -106,7 +106,8 @@ describe('Dockerfile', () => {
     const env = runtime.filter((i) => i.keyword === 'ENV').map((i) => i.args).join(' ');
     expect(env).toContain(`${GATEWAY_ENV.ip}=0.0.0.0`);
     expect(env).toContain(`${GATEWAY_ENV.port}=${DEFAULT_HTTP_PORT}`);
-    expect(env).toContain(`${GATEWAY_ENV.stateDir}=${IMAGE_PATHS.stateDir}`);
+    expect(env).toContain(`${GATEWAY_ENV.stateFile}=${IMAGE_PATHS.stateFile}`);
+    expect(IMAGE_PATHS.stateFile.startsWith(`${IMAGE_PATHS.stateDir}/`)).toBe(true);
     expect(env).toContain(`GP_RESPONSE_PORT=${DEFAULT_RESPONSE_PORT}`);
     expect(dockerfile).toContain(`chown ${IMAGE_UID}:${IMAGE_GID} ${IMAGE_PATHS.stateDir}`);
     const healthcheck = runtime.find((i) => i.keyword === 'HEALTHCHECK')!.args;

@@ -27,13 +27,16 @@ export const GATEWAY_ENV = {
   port: 'GP_GATEWAY_PORT',
   /** The API token (`Authorization: token ...`); comes from a Secret, never from the ConfigMap. */
   token: 'GP_GATEWAY_TOKEN',
-  /** Directory of the embedded kernel store (persisted kernel info, for re-attaching after a restart). */
-  stateDir: 'GP_GATEWAY_STATE_DIR',
+  /** The embedded kernel store (persisted kernel info, for re-attaching after a restart). */
+  stateFile: 'GP_GATEWAY_STATE_FILE',
+  /** `json`: one JSON object per log line, for the cluster's log collector. */
+  logFormat: 'GP_GATEWAY_LOG_FORMAT',
 } as const;
 
 /** Where the image keeps things (see Dockerfile). */
 export const IMAGE_PATHS = {
   stateDir: '/var/lib/gp-gateway',
+  stateFile: '/var/lib/gp-gateway/kernels.json',
   tmpDir: '/tmp',
 } as const;
 
@@ -80,7 +83,8 @@ export interface GatewayManifestOptions {
   tokenSecretName?: string;
   /**
    * Keep the kernel store on a PersistentVolumeClaim of this size (e.g. `1Gi`) so that it survives the pod;
-   * without it an emptyDir keeps it across container restarts only.
+   * without it an emptyDir keeps it across container restarts only, and kernels left running by a replaced
+   * pod (shutdown policy `leave`) are found by the next gateway's orphan sweep instead of re-attached.
    */
   stateVolumeSize?: string;
   storageClassName?: string;
@@ -197,7 +201,8 @@ export function gatewayManifests(options: GatewayManifestOptions = {}): GatewayO
       GP_RESPONSE_PORT: String(responsePort),
       [GATEWAY_ENV.ip]: '0.0.0.0',
       [GATEWAY_ENV.port]: String(port),
-      [GATEWAY_ENV.stateDir]: IMAGE_PATHS.stateDir,
+      [GATEWAY_ENV.stateFile]: IMAGE_PATHS.stateFile,
+      [GATEWAY_ENV.logFormat]: 'json',
       ...config,
     },
   };
