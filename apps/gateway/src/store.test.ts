@@ -1,0 +1,40 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FileKernelStore, KernelStoreError, type KernelRecord } from './store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gp-gateway-store-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function record(id: string): KernelRecord {
+  return { kernelId: id, name: 'k8s_python', env: { KERNEL_USERNAME: 'alice' }, provisionerInfo: { kernel_id: id, kernel_ns: 'ns' }, started: '2026-01-01T00:00:00.000Z' };
+}
+
+describe('FileKernelStore', () => {
+  it('persists records across instances, private to the user, leaving no temp files', () => {
+    const path = join(dir, 'a', 'kernels.json');
+    const store = new FileKernelStore(path);
+    expect(store.list()).toEqual([]);
+    store.put(record('k1'));
+    store.put(record('k2'));
+    store.delete('k1');
+    const again = new FileKernelStore(path);
+    expect(again.list()).toEqual([record('k2')]);
+    expect(again.get('k2')?.provisionerInfo.kernel_ns).toBe('ns');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readdirSync(join(dir, 'a'))).toEqual(['kernels.json']);
+    expect(JSON.parse(readFileSync(path, 'utf8')).version).toBe(1);
+  });
+
+  it('refuses a corrupt or foreign file with a message naming it', () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{not json');
+    expect(() => new FileKernelStore(bad)).toThrow(KernelStoreError);
+    expect(() => new FileKernelStore(bad)).toThrow(new RegExp(`${bad} is not valid JSON`));
+    writeFileSync(bad, '{"kernels": []}');
+    expect(() => new FileKernelStore(bad)).toThrow(/is not a gp-gateway state file/);
+    writeFileSync(bad, '{"version": 1, "kernels": {"k1": {"kernelId": "other"}}}');
+    expect(() => new FileKernelStore(bad)).toThrow(/malformed record for kernel k1/);
+  });
+});
