@@ -193,7 +193,7 @@ describe('rules tables', () => {
       expect(new Set(table.map((e) => e.id)).size).toBe(table.length);
       for (const entry of table) {
         expect(Object.keys(entry.verbs).length).toBeGreaterThan(0);
-        for (const step of Object.values(entry.verbs)) expect(step).toMatch(/^(launch|ready|terminate|cleanup|kernel)\b/);
+        for (const step of Object.values(entry.verbs)) expect(step).toMatch(/^(launch|ready|re-attach|restart|terminate|cleanup|kernel):/);
       }
     }
   });

@@ -4,9 +4,12 @@
  * entry (`withoutRule`) or one verb (`withoutVerb`), pass the table to the builders, and show that some step
  * of a kernel life cycle then fails with 403.
  *
- * The steps are those of the launcher contract (@gp/launcher):
- *   launch → ready → interrupt → terminate → cleanup.
- * Interrupts travel over the kernel's comm port, not the Kubernetes API, so no rule is needed for them.
+ * The steps are those of the provisioner life cycle (@gp/launcher):
+ *   launch → ready → interrupt → terminate → cleanup, plus re-attach (loadProvisionerInfo after a host restart)
+ *   and restart (a relaunch that keeps the automatic namespace).
+ * Interrupts travel over the kernel's comm port, not the Kubernetes API, so no rule is needed for them; cleanup
+ * only releases watches and deletes what terminate would (same verbs).
+ * Each annotation starts with the step's name; rbac.k8s.test.ts checks that this step fails with 403 without it.
  */
 
 /** How kernels find their namespace (spec "Namespaces"). */
@@ -78,7 +81,7 @@ export const APPLICATION_RULES: RulesTable = [
     resource: 'pods',
     scope: 'namespaced',
     verbs: {
-      get: 'terminate/cleanup: read the kernel pod by name (termination status; re-attach after a host restart)',
+      get: 're-attach: read the kernel pod once by name (loadProvisionerInfo after a host restart: alive or dead?)',
       list: 'ready: initial LIST of the shared per-namespace pod watch (label selector component=kernel)',
       watch: 'ready: the shared per-namespace pod WATCH (phase Running, pod IP, failure states)',
       create: 'launch: create the kernel pod (or, with the Spark Operator, nothing: the operator creates the driver)',
@@ -105,7 +108,7 @@ export const APPLICATION_RULES: RulesTable = [
     resource: 'sparkapplications',
     scope: 'namespaced',
     verbs: {
-      get: 'ready: read the SparkApplication status (status.applicationState.state)',
+      get: 're-attach: read the SparkApplication once by name (loadProvisionerInfo: alive or finished?)',
       list: 'ready: initial LIST of the shared per-namespace SparkApplication watch',
       watch: 'ready: the shared per-namespace SparkApplication WATCH',
       create: 'launch: submit the kernel SparkApplication',
@@ -119,9 +122,9 @@ export const APPLICATION_RULES: RulesTable = [
     resource: 'namespaces',
     scope: 'cluster',
     verbs: {
-      get: 'launch/cleanup: check the kernel namespace (409 on create during a restart, re-attach, cleanup)',
+      get: 'restart: read the kept kernel namespace when its create answers 409, to check it is this kernel\'s own',
       create: 'launch: create the kernel\'s own namespace',
-      delete: 'terminate, or a failed launch: delete the kernel namespace (cascades to its pod, SA and RoleBinding)',
+      delete: 'terminate: delete the kernel namespace, also when a launch fails after creating it (cascades to its pod, SA and RoleBinding)',
     },
     when: { modes: ['auto'] },
   },
