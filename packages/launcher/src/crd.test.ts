@@ -85,3 +85,42 @@ describe('launchCustomResource', () => {
     ]);
   });
 });
+
+describe('launchCustomResource restart in automatic mode', () => {
+  const automatic = () => request({ GP_SHARED_NAMESPACE: 'false' });
+  const exists = { statusCode: 409, body: '{"kind":"Status","reason":"AlreadyExists","message":"already exists","code":409}' };
+  /** An API server where the kernel's namespace, service account and RoleBinding were kept from the first launch. */
+  const kept = (namespaceLabels: Record<string, string>) =>
+    client((r) => {
+      if (r.method === 'GET' && r.path.startsWith('/apis/sparkoperator.k8s.io')) return { resources: [{ name: 'sparkapplications' }] };
+      if (r.method === 'GET') return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: r.path.split('/').pop(), labels: namespaceLabels } };
+      if (r.method === 'POST' && !r.path.includes('sparkapplications')) throw exists;
+      return r.body;
+    });
+
+  it('reuses the namespace labelled for this kernel, its service account and RoleBinding, and creates the resource', async () => {
+    const c = kept({ kernel_id: KID });
+    const result = await launchCustomResource(automatic(), { template, client: c, restart: true });
+    const ns = result.handle.namespace;
+    expect(c.calls.map((x) => `${x.method} ${x.path}`)).toEqual([
+      'GET /apis/sparkoperator.k8s.io/v1beta2',
+      'POST /api/v1/namespaces',
+      `GET /api/v1/namespaces/${ns}`,
+      `POST /api/v1/namespaces/${ns}/serviceaccounts`,
+      `POST /apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`,
+      `POST /apis/sparkoperator.k8s.io/v1beta2/namespaces/${ns}/sparkapplications`,
+    ]);
+    expect(result.created.map((m) => m.kind)).toEqual(['SparkApplication']);
+  });
+
+  it('refuses a namespace of that name that belongs to another kernel, deleting nothing', async () => {
+    const c = kept({ kernel_id: 'someone-else' });
+    await expect(launchCustomResource(automatic(), { template, client: c, restart: true })).rejects.toMatchObject({ code: 'GP_NAMESPACE_CONFLICT' });
+    expect(c.calls.filter((x) => x.method === 'DELETE' || x.path.includes('sparkapplications') && x.method === 'POST')).toEqual([]);
+  });
+
+  it('without restart, an existing namespace is a conflict error', async () => {
+    const c = kept({ kernel_id: KID });
+    await expect(launchCustomResource(automatic(), { template, client: c })).rejects.toMatchObject({ code: 'GP_K8S_CONFLICT' });
+  });
+});

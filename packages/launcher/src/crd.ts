@@ -8,7 +8,7 @@ import { resolveLaunch, type LaunchRequest, type ResolvedLaunch } from './inputs
 import { call, createKubeClient, createObject, deleteObject, type KubeClient, loadKubeConfig, refOf } from './kube.js';
 import { automaticNamespaceManifests, checkDocuments, type Manifest, mergeEnv } from './manifests.js';
 import { loadTemplate, renderDocuments, type TemplateSource } from './render.js';
-import type { KernelResourcesHandle, LaunchOptions } from './launch.js';
+import { createOrReuseForRestart, type KernelResourcesHandle, type LaunchOptions } from './launch.js';
 
 /** The custom resource a kernelspec creates. */
 export interface CustomResourceType {
@@ -121,8 +121,12 @@ export async function launchCustomResource(
   try {
     if (!(await servesGroupVersion(client, type))) throw new CustomResourceNotInstalledError(ref, type.plural);
     for (const doc of plan.manifests.slice(0, -1)) {
-      created.push(await createObject(client, doc));
-      createdRefs.push(refOf(doc));
+      // On a restart the automatic namespace kept by deleteKernelResources(handle, { keepNamespace: true }) is reused.
+      const made = await createOrReuseForRestart(client, doc, request.kernelId, options.restart ?? false, log);
+      if (made) {
+        created.push(made);
+        createdRefs.push(refOf(doc));
+      }
     }
     try {
       created.push(await createObject(client, plan.resource, { plural: type.plural }));

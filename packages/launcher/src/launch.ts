@@ -122,14 +122,10 @@ export async function launchKernelResources(request: LaunchRequest, options: Lau
     const nsDocs = plan.manifests.slice(0, plan.manifests.indexOf(plan.pod));
     const companions = plan.manifests.slice(plan.manifests.indexOf(plan.pod) + 1);
     for (const doc of nsDocs) {
-      try {
-        created.push(await createObject(client, doc));
+      const made = await createOrReuseForRestart(client, doc, resolved.kernelId, options.restart ?? false, log);
+      if (made) {
+        created.push(made);
         createdRefs.push(refOf(doc));
-        log.debug(`Created ${describeRef(refOf(doc))}`);
-      } catch (e) {
-        if (!(options.restart && e instanceof KubernetesApiError && e.isAlreadyExists)) throw e;
-        if (doc.kind === 'Namespace') await checkOwnNamespace(client, doc, resolved.kernelId);
-        log.info(`Reusing ${describeRef(refOf(doc))} for the restart`);
       }
     }
     // Validate the pod and its companions with the API server (admission, RBAC, schema) before creating any.
@@ -150,6 +146,23 @@ export async function launchKernelResources(request: LaunchRequest, options: Lau
     throw error;
   }
   return { ...plan, created };
+}
+
+/**
+ * Creates one of the automatic namespace's objects (namespace, service account, RoleBinding). On a restart an
+ * existing one is reused instead (a namespace only when labelled for this kernel); resolves `undefined` then.
+ */
+export async function createOrReuseForRestart(client: KubeClient, doc: Manifest, kernelId: string, restart: boolean, log: Logger): Promise<Manifest | undefined> {
+  try {
+    const made = await createObject(client, doc);
+    log.debug(`Created ${describeRef(refOf(doc))}`);
+    return made;
+  } catch (e) {
+    if (!(restart && e instanceof KubernetesApiError && e.isAlreadyExists)) throw e;
+    if (doc.kind === 'Namespace') await checkOwnNamespace(client, doc, kernelId);
+    log.info(`Reusing ${describeRef(refOf(doc))} for the restart`);
+    return undefined;
+  }
 }
 
 /** A restart may only reuse a namespace labelled for this very kernel. */

@@ -835,12 +835,13 @@ export class SparkOperatorProvisioner extends KubernetesProvisionerBase {
     this.resourceType = options.resource ?? SPARK_APPLICATION;
   }
 
-  protected async createResources(request: LaunchRequest, invocation: GpLauncherInvocation): Promise<KernelResourcesHandle> {
+  protected async createResources(request: LaunchRequest, invocation: GpLauncherInvocation, restart: boolean): Promise<KernelResourcesHandle> {
     const result = await launchCustomResource(request, {
       kubeConfig: this.kc,
       logger: this.log,
       templateDir: invocation.scriptDir,
       resource: this.resourceType,
+      restart,
     });
     return result.handle;
   }
