@@ -5,6 +5,8 @@ import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { GATEWAY_ENV, gatewayManifests, manifestsToYaml, namespaceModeEnv, type GatewayManifestOptions, type GatewayObject } from './manifests.js';
 import { RENDERED_PATH, renderDefaultDeployment } from './render.js';
+import { gatewayOptionTable } from '../src/options.js';
+import { matchRoute } from '../src/router.js';
 
 function find<T>(objects: GatewayObject[], kind: string): T {
   const found = objects.find((o) => o.kind === kind);
@@ -115,6 +117,21 @@ describe('gatewayManifests', () => {
     const yaml = manifestsToYaml(gatewayManifests({ modes: ['shared', 'byo', 'auto'], sparkOperator: true }));
     expect(yaml).not.toMatch(/kind: Secret\b/);
     expect(yaml).toContain('secretKeyRef');
+  });
+});
+
+describe('agreement with the gateway', () => {
+  it('sets only environment variables the gateway reads, and probes endpoints it serves', () => {
+    const known = new Set(gatewayOptionTable.list.flatMap((def) => [...def.env]));
+    for (const name of Object.values(GATEWAY_ENV)) expect(known, name).toContain(name);
+    const objects = gatewayManifests({ config: { GP_GATEWAY_CULL_IDLE_TIMEOUT: '3600' } });
+    for (const key of Object.keys(configOf({ config: { GP_GATEWAY_CULL_IDLE_TIMEOUT: '3600' } })).filter((k) => k.startsWith('GP_GATEWAY_'))) {
+      expect(known, key).toContain(key);
+    }
+    const container = find<V1Deployment>(objects, 'Deployment').spec!.template.spec!.containers[0]!;
+    for (const probe of [container.startupProbe, container.livenessProbe, container.readinessProbe]) {
+      expect(matchRoute(probe!.httpGet!.path!)?.kind).toBe(probe!.httpGet!.path!.slice(1));
+    }
   });
 });
 
