@@ -120,6 +120,9 @@ describe('Pod Security', () => {
   it('the gateway pod passes "restricted" admission, and a pod without its security context does not', async () => {
     const restricted = await cluster.createNamespace('gw-restricted', { 'pod-security.kubernetes.io/enforce': 'restricted' });
     const objects = gatewayManifests({ namespace: restricted, createNamespace: false });
+    // The ServiceAccount admission plugin needs the pod's service account to exist, so create it for real.
+    const serviceAccount = objects.find((o) => o.kind === 'ServiceAccount')!;
+    expect((await create(serviceAccount, false)).status).toBe(201);
     expect(await dryRunAll([podFromDeployment(objects, restricted, 'gateway')])).toEqual([]);
 
     const loose = podFromDeployment(objects, restricted, 'gateway-loose');
