@@ -424,31 +424,25 @@ describe('SparkOperatorProvisioner (the test acts as the Spark Operator)', () =>
     return p;
   }
 
-  async function submitted(name: string): Promise<App> {
+  async function submitted(name: string, namespace = ns): Promise<App> {
     const client = createKubeClient(cluster.kc);
-    return cluster.waitFor(() => client.request<App>({ method: 'GET', path: `${SA}/namespaces/${ns}/sparkapplications/${name}` }).catch(() => undefined), {
+    return cluster.waitFor(() => client.request<App>({ method: 'GET', path: `${SA}/namespaces/${namespace}/sparkapplications/${name}` }).catch(() => undefined), {
       timeoutMs: 60_000,
       description: `SparkApplication ${name}`,
     });
   }
 
-  async function setStatus(app: App, status: Record<string, unknown>): Promise<void> {
+  async function setStatus(app: App, status: Record<string, unknown>, namespace = ns): Promise<void> {
     const client = createKubeClient(cluster.kc);
-    const current = await client.request<App>({ method: 'GET', path: `${SA}/namespaces/${ns}/sparkapplications/${app.metadata.name}` });
-    await client.request({ method: 'PUT', path: `${SA}/namespaces/${ns}/sparkapplications/${app.metadata.name}/status`, body: { ...current, status } });
+    const current = await client.request<App>({ method: 'GET', path: `${SA}/namespaces/${namespace}/sparkapplications/${app.metadata.name}` });
+    await client.request({ method: 'PUT', path: `${SA}/namespaces/${namespace}/sparkapplications/${app.metadata.name}/status`, body: { ...current, status } });
   }
 
-  it('follows the SparkApplication to its driver pod, runs code, persists the resource, re-attaches and deletes it', async () => {
-    const kernelId = randomUUID();
-    const prov = sparkProvisioner(kernelId);
-    const prepared = await prov.preLaunch({ env: { KERNEL_USERNAME: 'kim' } });
-    const launching = prov.launch();
-    launching.catch(() => undefined);
-    const app = await submitted(prepared.podName);
-    // The operator's part: a driver pod with the application's driver env, owned by the application.
+  /** The operator's part: a driver pod with the application's driver env, owned by the application; then RUNNING. */
+  async function runDriver(app: App, kernelId: string, namespace = ns): Promise<string> {
     const driver = `${app.metadata.name}-driver`;
     await cluster.core.createNamespacedPod({
-      namespace: ns,
+      namespace,
       body: {
         metadata: {
           name: driver,
@@ -462,7 +456,18 @@ describe('SparkOperatorProvisioner (the test acts as the Spark Operator)', () =>
         },
       },
     });
-    await setStatus(app, { applicationState: { state: 'RUNNING' }, driverInfo: { podName: driver } });
+    await setStatus(app, { applicationState: { state: 'RUNNING' }, driverInfo: { podName: driver } }, namespace);
+    return driver;
+  }
+
+  it('follows the SparkApplication to its driver pod, runs code, persists the resource, re-attaches and deletes it', async () => {
+    const kernelId = randomUUID();
+    const prov = sparkProvisioner(kernelId);
+    const prepared = await prov.preLaunch({ env: { KERNEL_USERNAME: 'kim' } });
+    const launching = prov.launch();
+    launching.catch(() => undefined);
+    const app = await submitted(prepared.podName);
+    const driver = await runDriver(app, kernelId);
     const info = await launching;
     const client = await connect(info);
     await expect(client.execute('1+1')).resolves.toMatchObject({ result: '2' });
@@ -482,6 +487,52 @@ describe('SparkOperatorProvisioner (the test acts as the Spark Operator)', () =>
       { timeoutMs: 60_000, description: 'the SparkApplication to be deleted' },
     );
     await podGone(ns, driver);
+  });
+
+  it('restarts in automatic mode: kill({ restart: true }) keeps the namespace, the next SparkApplication reuses it', async () => {
+    const kernelId = randomUUID();
+    const prov = new SparkOperatorProvisioner({
+      kernelId,
+      kernelSpec: kernelSpec(GP_IMAGE, sparkSpec),
+      kubeConfig: cluster.kc,
+      responseListener: listener,
+      hostEnv: { GP_SHARED_NAMESPACE: 'false' },
+    });
+    kernelIds.add(kernelId);
+    provisioners.push(prov);
+    const first = await prov.preLaunch({ env: { KERNEL_USERNAME: 'max' } });
+    expect(first.namespaceMode).toBe('automatic');
+    const launching1 = prov.launch();
+    launching1.catch(() => undefined);
+    const app1 = await submitted(first.podName, first.namespace);
+    const driver = await runDriver(app1, kernelId, first.namespace);
+    await launching1;
+    const nsUid = (await cluster.core.readNamespace({ name: first.namespace })).metadata?.uid;
+
+    await prov.kill({ restart: true });
+    await expect(cluster.core.readNamespace({ name: first.namespace })).resolves.toMatchObject({ metadata: { uid: nsUid } });
+    await podGone(first.namespace, driver); // the garbage collector removes the old driver with its application
+
+    const second = await prov.preLaunch({ env: { KERNEL_USERNAME: 'max' } });
+    expect(second).toMatchObject({ namespace: first.namespace, podName: first.podName, restart: true });
+    const types: string[] = [];
+    prov.onProgress((e) => types.push(e.type));
+    const launching2 = prov.launch();
+    launching2.catch(() => undefined);
+    const app2 = await submitted(second.podName, second.namespace);
+    expect(app2.metadata.uid).not.toBe(app1.metadata.uid);
+    await runDriver(app2, kernelId, second.namespace);
+    const info2 = await launching2;
+    expect(types).not.toContain('namespace-created');
+    const client = await connect(info2);
+    await expect(client.execute('6*7')).resolves.toMatchObject({ result: '42' });
+
+    await prov.shutdownRequested();
+    await prov.cleanup();
+    await cluster.waitFor(
+      () => cluster.core.readNamespace({ name: first.namespace }).then(() => false, (e: { code?: number }) => e.code === 404),
+      { timeoutMs: 120_000, description: `namespace ${first.namespace} to be deleted` },
+    );
   });
 
   it('a FAILED SparkApplication ends the launch with GP_SPARK_APPLICATION_FAILED and the operator\'s message, and is deleted', async () => {
