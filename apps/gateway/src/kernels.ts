@@ -85,7 +85,12 @@ export class ManagedKernel {
       onClose: () => this.bridges.delete(bridge),
     });
     this.bridges.add(bridge);
-    void bridge.connect(this.connectionInfo);
+    // After a restart or interrupt in progress: connect to the ports the kernel has then.
+    void this.serialized(async () => undefined).then(() => {
+      const info = this.provisioner.connectionInfo;
+      if (info) void bridge.connect(info);
+      else bridge.close(1011, 'kernel not running');
+    });
     return bridge;
   }
 
