@@ -1,0 +1,173 @@
+/**
+ * The gateway's lifecycle on the testkit's control plane: the `gp-gateway` command configured through
+ * GP_GATEWAY_* env (generated token on stderr, SIGTERM with shutdown_policy=stop stops its kernels), idle
+ * culling, and `input()` over the stdin channel of the WebSocket.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot, testPythonBin, useCluster } from '@gp/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startGateway, type GatewayHandle } from './gateway.js';
+
+const GP_IMAGE = 'gp-test/gateway-lifecycle-py:1';
+const cluster = useCluster();
+const dir = mkdtempSync(join(tmpdir(), 'gp-gateway-life-'));
+const kernelsDir = join(dir, 'prefix', 'share', 'jupyter', 'kernels');
+let ns: string;
+const gateways: GatewayHandle[] = [];
+
+async function post(url: string, token: string, path: string, body: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { Authorization: `token ${token}` }, body: JSON.stringify(body) });
+  return { status: res.status, body: await res.json() };
+}
+
+async function kernelPods(kernelId: string): Promise<number> {
+  const list = await cluster.core.listNamespacedPod({ namespace: ns, labelSelector: `kernel_id=${kernelId}` });
+  return list.items.length;
+}
+
+beforeAll(async () => {
+  cluster.registerImage(GP_IMAGE, {
+    command: ['bash', join(repoRoot, 'packages', 'launcher', 'kernel-launchers', 'bootstrap', 'bootstrap-kernel.sh')],
+    env: { PATH: `${testPythonBin()}:${process.env.PATH ?? '/usr/bin:/bin'}`, PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  execFileSync(process.execPath, [join(repoRoot, 'packages', 'spec-cli', 'dist', 'bin', 'k8s-spec.js'), 'install', '--prefix', join(dir, 'prefix'), '--image-name', GP_IMAGE], {
+    stdio: 'pipe',
+  });
+  ns = await cluster.createNamespace('gwlife');
+});
+
+afterAll(async () => {
+  for (const g of gateways) await g.close({ stopKernels: true }).catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the gp-gateway command', () => {
+  it('runs from GP_GATEWAY_* env with a generated token, and on SIGTERM with shutdown_policy=stop stops its kernels', async () => {
+    const stateFile = join(dir, 'cli-state.json');
+    const proc = spawn(process.execPath, ['--conditions=@gp/source', '--import', 'tsx', join(repoRoot, 'apps', 'gateway', 'src', 'bin', 'gp-gateway.ts')], {
+      cwd: join(repoRoot, 'apps', 'gateway'),
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: dir,
+        KUBECONFIG: cluster.kubeconfigPath,
+        GP_NAMESPACE: ns,
+        GP_RESPONSE_IP: '127.0.0.1',
+        GP_RESPONSE_PORT: '0',
+        GP_GATEWAY_PORT: '0',
+        GP_GATEWAY_KERNELSPEC_DIRS: kernelsDir,
+        GP_GATEWAY_STATE_FILE: stateFile,
+        GP_GATEWAY_SHUTDOWN_POLICY: 'stop',
+        GP_GATEWAY_LOG_FORMAT: 'json',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d) => (stdout += d));
+    proc.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    try {
+      const url = await cluster.waitFor(() => /^(http:\/\/\S+)$/m.exec(stdout)?.[1], { timeoutMs: 60_000, description: `the gateway URL on stdout (stderr: ${stderr})` });
+      const token = /generated token[^:]*: ([0-9a-f]+)/.exec(stderr)?.[1];
+      expect(token).toMatch(/^[0-9a-f]{48}$/);
+      // The token is printed once, outside the structured logs.
+      const logLines = stderr.split('\n').filter((l) => l.startsWith('{'));
+      expect(logLines.length).toBeGreaterThan(0);
+      for (const line of logLines) expect(line).not.toContain(token!);
+      expect((await fetch(`${url}/api/kernels`)).status).toBe(403);
+      const started = await post(url, token!, '/api/kernels', { name: 'k8s_python', env: { KERNEL_USERNAME: 'erin' } });
+      expect(started.status, JSON.stringify(started.body)).toBe(201);
+      expect(await kernelPods(started.body.id)).toBe(1);
+      expect(Object.keys(JSON.parse(readFileSync(stateFile, 'utf8')).kernels)).toEqual([started.body.id]);
+      proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      await cluster.waitFor(async () => (await kernelPods(started.body.id)) === 0, { timeoutMs: 60_000, description: 'the kernel pod to go' });
+      expect(JSON.parse(readFileSync(stateFile, 'utf8')).kernels).toEqual({});
+    } finally {
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    }
+  });
+
+  it('exits 2 with the option named for a bad setting', () => {
+    let status: number | null = null;
+    let stderr = '';
+    try {
+      execFileSync(process.execPath, ['--conditions=@gp/source', '--import', 'tsx', join(repoRoot, 'apps', 'gateway', 'src', 'bin', 'gp-gateway.ts'), '--cull-interval=0'], {
+        cwd: join(repoRoot, 'apps', 'gateway'),
+        stdio: 'pipe',
+      });
+    } catch (e) {
+      status = (e as { status: number }).status;
+      stderr = String((e as { stderr: Buffer }).stderr);
+    }
+    expect(status).toBe(2);
+    expect(stderr).toMatch(/Invalid value "0" for --cull-interval.*a positive integer/);
+  });
+});
+
+describe('in-process gateway', () => {
+  let gateway: GatewayHandle;
+  const token = randomUUID();
+
+  beforeAll(async () => {
+    gateway = await startGateway({
+      port: 0,
+      token,
+      kernelspec_dirs: [kernelsDir],
+      state_file: join(dir, 'state.json'),
+      orphan_namespaces: [ns],
+      cull_idle_timeout: 2,
+      cull_interval: 1,
+      log_level: 'warn',
+      kubeConfig: cluster.kc,
+      hostEnv: { GP_NAMESPACE: ns, PATH: process.env.PATH },
+      responseListener: { ip: '127.0.0.1', port: 0 },
+    });
+    gateways.push(gateway);
+  });
+
+  it('answers input() through the stdin channel of the same WebSocket, then culls the kernel once idle and disconnected', async () => {
+    const started = await post(gateway.url, token, '/api/kernels', { name: 'k8s_python', env: { KERNEL_USERNAME: 'frank' } });
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    const id = started.body.id as string;
+    const ws = new WebSocket(`${gateway.url.replace('http', 'ws')}/api/kernels/${id}/channels?token=${token}`);
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const msgId = randomUUID();
+    const header = (type: string, msg_id = randomUUID()) => ({ msg_id, msg_type: type, session: 's', username: 'frank', date: new Date().toISOString(), version: '5.3' });
+    const result = new Promise<string>((resolve) => {
+      ws.on('message', (data) => {
+        const msg = JSON.parse(data.toString());
+        if (msg.channel === 'stdin' && msg.msg_type === 'input_request') {
+          ws.send(JSON.stringify({ channel: 'stdin', header: header('input_reply'), parent_header: msg.header, metadata: {}, content: { value: 'gateway' } }));
+        }
+        if (msg.msg_type === 'execute_result' && msg.parent_header.msg_id === msgId) resolve(msg.content.data['text/plain']);
+      });
+    });
+    ws.send(
+      JSON.stringify({
+        channel: 'shell',
+        header: header('execute_request', msgId),
+        parent_header: {},
+        metadata: {},
+        content: { code: 'name = input("who? ")\nname.upper()', silent: false, store_history: true, user_expressions: {}, allow_stdin: true, stop_on_error: true },
+      }),
+    );
+    await expect(result).resolves.toBe("'GATEWAY'");
+    ws.close();
+    // Disconnected and idle past cull_idle_timeout: the culler shuts it down.
+    await cluster.waitFor(async () => (await fetch(`${gateway.url}/api/kernels/${id}`, { headers: { Authorization: `token ${token}` } })).status === 404, {
+      timeoutMs: 60_000,
+      description: 'the idle kernel to be culled',
+    });
+    await cluster.waitFor(async () => (await kernelPods(id)) === 0, { timeoutMs: 60_000, description: 'the culled kernel pod to go' });
+    expect(existsSync(join(dir, 'state.json')) ? JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).kernels : {}).toEqual({});
+  });
+});
