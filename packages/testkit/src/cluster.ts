@@ -51,6 +51,29 @@ export const DEFAULT_NODE_CAPACITY: Readonly<Record<string, string>> = {
 };
 
 const TEMP_PREFIX = 'gp-testcluster-';
+
+/** Controllers of kube-controller-manager the tests have no use for. */
+const DISABLED_CONTROLLERS = [
+  'endpointslice-mirroring-controller',
+  'horizontal-pod-autoscaler-controller',
+  'disruption-controller',
+  'certificatesigningrequest-signing-controller',
+  'certificatesigningrequest-approving-controller',
+  'certificatesigningrequest-cleaner-controller',
+  'ttl-controller',
+  'device-taint-eviction-controller',
+  'persistentvolume-binder-controller',
+  'persistentvolume-attach-detach-controller',
+  'persistentvolume-expander-controller',
+  'persistentvolumeclaim-protection-controller',
+  'persistentvolume-protection-controller',
+  'ephemeral-volume-controller',
+  'resourceclaim-controller',
+  'legacy-serviceaccount-token-cleaner-controller',
+  'validatingadmissionpolicy-status-controller',
+  'volumeattributesclass-protection-controller',
+  'service-cidr-controller',
+];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Component {
@@ -293,7 +316,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
     // Pods first (the node would do it, but it may be gone), then the control plane.
     for (const pgid of podGroups(dir)) killGroup(pgid, 'SIGKILL');
     for (const c of components) if (c.child.pid) killGroup(c.child.pid, 'SIGKILL');
-    if (!keep) rmSync(dir, { recursive: true, force: true });
+    if (keep) writeFileSync(join(dir, 'kept'), '');
+    else rmSync(dir, { recursive: true, force: true });
   };
   const onExit = () => {
     if (!stopped) killAllSync();
@@ -426,8 +450,11 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       '--use-service-account-credentials=true',
       `--service-account-private-key-file=${join(pki, 'sa.key')}`,
       `--root-ca-file=${ca}`,
-      `--cluster-signing-cert-file=${ca}`,
-      `--cluster-signing-key-file=${join(pki, 'ca.key')}`,
+      // All default controllers (namespace, serviceaccount and its tokens, garbage collector,
+      // resourcequota, root CA publisher, node lifecycle, clusterrole aggregation, workloads,
+      // endpoints, ...) except storage, autoscaling, CSR and DRA ones: each controller costs
+      // start-up time (its own service account credentials) on a 2-core machine.
+      `--controllers=*,${DISABLED_CONTROLLERS.map((c) => `-${c}`).join(',')}`,
     ]);
     const installCrd = async () => {
       if (!(options.installSparkCrd ?? true)) return;
