@@ -342,8 +342,23 @@ describe('the gateway\'s own API', () => {
     expect(started.status, JSON.stringify(started.body)).toBe(201);
     const id = started.body.id as string;
     expect(recordedKernels()).toContain(id);
+    // A connected client learns it without asking: a `dead` status, then the socket closes.
+    const ws = new WebSocket(`${gateway!.url.replace('http', 'ws')}/api/kernels/${id}/channels?token=${token}`);
+    const states: string[] = [];
+    ws.on('message', (data) => {
+      const msg = JSON.parse(data.toString());
+      if (msg.msg_type === 'status') states.push(msg.content.execution_state);
+    });
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
     await cluster.core.deleteNamespacedPod({ namespace: ns, name: `bob-${id}`, gracePeriodSeconds: 0 });
-    await cluster.waitFor(async () => (await api(gateway!.url, `/api/kernels/${id}`)).status === 404, { timeoutMs: 60_000, description: 'the gateway to report the kernel gone' });
+    await closed;
+    expect(states).toContain('dead');
+    expect(recordedKernels()).not.toContain(id);
+    expect((await api(gateway!.url, `/api/kernels/${id}`)).status).toBe(404);
     const listed = await api(gateway!.url, '/api/kernels');
     expect(listed.body.map((k: { id: string }) => k.id)).not.toContain(id);
     expect(recordedKernels()).not.toContain(id);

@@ -13,6 +13,8 @@ import { settingsFromOptions, type GatewayOptions, type GatewaySettings } from '
 import { createHandlers } from './server.js';
 import { FileKernelStore, MemoryKernelStore, type KernelStore } from './store.js';
 
+const REAP_INTERVAL_MS = 5000;
+
 export interface CloseOptions {
   /** Stop the kernels (default: the `shutdown_policy` setting; `leave` keeps them for the next gateway). */
   stopKernels?: boolean;
@@ -97,6 +99,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   });
   ready = true;
 
+  // Kernels whose pods end or vanish are noticed from the watch cache (no API call): their clients get a
+  // `dead` status and their records go, without waiting for someone to ask for the kernel.
+  const reaper = setInterval(() => void kernels.list().catch(() => undefined), REAP_INTERVAL_MS);
+  reaper.unref();
+
   let culler: NodeJS.Timeout | undefined;
   if (settings.cull_idle_timeout > 0) {
     const policy = { idleTimeoutSeconds: settings.cull_idle_timeout, cullConnected: settings.cull_connected, cullBusy: settings.cull_busy };
@@ -121,6 +128,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const close = (opts: CloseOptions = {}): Promise<void> => {
     closing ??= (async () => {
       ready = false;
+      clearInterval(reaper);
       if (culler) clearInterval(culler);
       const stop = opts.stopKernels ?? settings.shutdown_policy === 'stop';
       await kernels.closeAll(stop);
