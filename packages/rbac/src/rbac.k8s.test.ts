@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { ResponseListener, type KernelConnectionInfo } from '@gp/core';
 import { JupyterKernelClient, repoRoot, testPythonBin, useCluster } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APPLICATION_RULES, grantedVerbs, TEMPLATE_RESOURCES, withoutVerb, type RbacOptions } from './index.js';
+import { APPLICATION_RULES, grantedVerbs, TEMPLATE_RESOURCES, withoutVerb, type RbacObject, type RbacOptions } from './index.js';
 import {
   deleteKernelResources,
   KubernetesApiError,
@@ -197,8 +197,13 @@ async function fullLifeCycle(
 }
 
 describe('full kernel life cycles with only the generated manifests applied', () => {
-  it('shared namespace (Role + RoleBinding in the application namespace)', async () => {
-    const host = await proof.host({ appName: `rbac-shared-${suffix}`, namespace: sharedNs, modes: ['shared'] });
+  it('shared namespace (Role + RoleBinding in the application namespace), applied from the built `k8s-spec rbac -o json`', async () => {
+    const cli = join(repoRoot, 'packages', 'spec-cli', 'dist', 'bin', 'k8s-spec.js');
+    const printed = execFileSync(process.execPath, [cli, 'rbac', '--app-name', `rbac-shared-${suffix}`, '--namespace', sharedNs, '--modes', 'shared', '-o', 'json']);
+    const list = JSON.parse(printed.toString()) as { kind: string; items: RbacObject[] };
+    expect(list.kind).toBe('List');
+    expect(list.items.map((o) => o.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding']);
+    const host = await proof.hostFrom(list.items);
     const run = await fullLifeCycle(host, { GP_NAMESPACE: sharedNs }, { KERNEL_USERNAME: 'alice' });
     expect(run.namespace).toBe(sharedNs);
     savedShared = run.saved;
@@ -224,6 +229,23 @@ describe('full kernel life cycles with only the generated manifests applied', ()
     );
     expect(run.namespace).toBe(byoTeamNs);
     expect(await isGone(`/api/v1/namespaces/${byoTeamNs}`)).toBe(false); // the team's namespace stays
+  });
+
+  it('bring-your-own namespace, any namespace (ClusterRole + ClusterRoleBinding; the kernel runs as the namespace\'s \`default\`)', async () => {
+    const team = await cluster.createNamespace('rbac-byo-any');
+    const host = await proof.host({ appName: `rbac-byo-any-${suffix}`, namespace: byoAppNs, modes: ['byo'] });
+    const run = await fullLifeCycle(host, { GP_NAMESPACE: byoAppNs, GP_SHARED_NAMESPACE: 'false' }, { KERNEL_USERNAME: 'erin', KERNEL_NAMESPACE: team, KERNEL_SERVICE_ACCOUNT_NAME: 'default' });
+    expect(run.namespace).toBe(team);
+  });
+
+  it('shared and automatic together (one ClusterRole): a kernel in the application namespace, then one in its own', async () => {
+    const kernelRole = `rbac-both-kernel-${suffix}`;
+    const appNs = await cluster.createNamespace('rbac-both');
+    const host = await proof.host({ appName: `rbac-both-${suffix}`, namespace: appNs, modes: ['shared', 'auto'], kernelClusterRole: kernelRole });
+    const shared = await fullLifeCycle(host, { GP_NAMESPACE: appNs }, { KERNEL_USERNAME: 'frank' });
+    expect(shared.namespace).toBe(appNs);
+    const own = await fullLifeCycle(host, { GP_NAMESPACE: appNs, GP_SHARED_NAMESPACE: 'false', GP_KERNEL_CLUSTER_ROLE: kernelRole }, { KERNEL_USERNAME: 'frank' });
+    expect(own.namespace).toMatch(/^frank-/);
   });
 
   it('automatic namespace (ClusterRole + ClusterRoleBinding, `bind` on the kernel role only): namespace, service account and RoleBinding created, all deleted', async () => {

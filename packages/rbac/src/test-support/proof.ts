@@ -66,13 +66,17 @@ export class RbacProof {
    * service account's identity (a real TokenRequest token) once the authorizer has seen its binding.
    */
   async host(options: RbacOptions & { appName: string; namespace: string }, tables: RuleTables = {}): Promise<Identity> {
-    const objects = rbacManifests(options, tables);
+    return this.hostFrom(rbacManifests(options, tables));
+  }
+
+  /** The same for objects produced elsewhere (e.g. parsed from `k8s-spec rbac -o json`). */
+  async hostFrom(objects: RbacObject[]): Promise<Identity> {
     for (const o of objects) {
       if (o.metadata.namespace === undefined) this.clusterScoped.push(o);
       await this.admin.request({ method: 'POST', path: collectionPath(o), body: o });
     }
     const account = objects[0];
-    if (account?.kind !== 'ServiceAccount' || account.metadata.namespace === undefined) throw new Error('rbacManifests must start with the application ServiceAccount');
+    if (account?.kind !== 'ServiceAccount' || account.metadata.namespace === undefined) throw new Error('the manifests must start with the application ServiceAccount');
     const kc = await this.cluster.kubeConfigForServiceAccount(account.metadata.namespace, account.metadata.name);
     const identity: Identity = { kc, client: createKubeClient(kc), user: `system:serviceaccount:${account.metadata.namespace}:${account.metadata.name}` };
     await this.untilBound(identity, objects);
