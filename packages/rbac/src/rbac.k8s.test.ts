@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { ResponseListener, type KernelConnectionInfo } from '@gp/core';
 import { JupyterKernelClient, repoRoot, testPythonBin, useCluster } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APPLICATION_RULES, grantedVerbs, TEMPLATE_RESOURCES, withoutVerb, type RbacObject, type RbacOptions } from './index.js';
+import { APPLICATION_RULES, grantedVerbs, TEMPLATE_RESOURCES, withoutRule, withoutVerb, type RbacObject, type RbacOptions } from './index.js';
 import {
   deleteKernelResources,
   KubernetesApiError,
@@ -664,6 +664,34 @@ describe('minimality: without one granted verb, the step it is annotated with fa
       });
     }
   }
+});
+
+// The launch reaches ready without events (readiness comes from the pod watch); what events/list and events/watch
+// buy is the explanation of failures and the progress stream (the control above shows the host's event watch
+// delivering, the cases above show it refused without them).
+describe('events: the launch does not wait for them', () => {
+  /** A launch through the provisioner whose image cannot be pulled: it fails fast, with the events it saw. */
+  async function failedLaunch(ctx: StepContext): Promise<{ code?: string; events?: { reason?: string }[] }> {
+    const kernelId = randomUUID();
+    const kernelSpec = structuredClone(pythonSpec);
+    kernelSpec.metadata!.kernel_provisioner!.config = { ...kernelSpec.metadata!.kernel_provisioner!.config, image_name: IDLE_IMAGE };
+    const prov = track(new KubernetesProvisioner({ kernelId, kernelSpec, kubeConfig: ctx.host.kc, responseListener: listener, hostEnv: { GP_NAMESPACE: ctx.namespace } }), kernelId);
+    await prov.preLaunch({ env: { KERNEL_USERNAME: 'grace' } });
+    const error = await prov.launch().then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; events?: { reason?: string }[] },
+    );
+    await prov.cleanup();
+    expect(error, 'the launch of an image that cannot be pulled must fail').toBeDefined();
+    return error!;
+  }
+
+  it('without them a failing launch still ends with its cause from the pod status, but carries no Kubernetes events', async () => {
+    const ctx = await modeHost('shared', 'events-none', { application: withoutRule(APPLICATION_RULES, 'events') });
+    const error = await failedLaunch(ctx);
+    expect(error.code).toBe('GP_KERNEL_IMAGE_PULL_FAILED');
+    expect(error.events).toEqual([]);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------
