@@ -104,7 +104,9 @@ export class ManagedKernel {
 
 export class KernelManager {
   private readonly kernels = new Map<string, ManagedKernel>();
-  private readonly starting = new Set<string>();
+  /** Launches in progress, cancelled when the gateway closes (what they created is removed). */
+  private readonly starting = new Map<string, { abort: AbortController; settled: Promise<unknown> }>();
+  private closing = false;
   private readonly log: Logger;
 
   constructor(private readonly o: KernelManagerOptions) {
@@ -133,16 +135,36 @@ export class KernelManager {
 
   /** Launches a kernel of kernelspec `name` with the (already allowed) request env. Nothing is left behind on failure. */
   async start(name: string, env: Record<string, string>): Promise<KernelModel> {
+    if (this.closing) throw new GpError('GP_GATEWAY_SHUTTING_DOWN', 'The gateway is shutting down; start the kernel again once it is back.', { httpStatus: 503 });
     const kernelId = randomUUID();
+    const abort = new AbortController();
+    const launched = this.launch(kernelId, name, env, abort.signal);
+    this.starting.set(kernelId, { abort, settled: launched.catch(() => undefined) });
+    try {
+      return await launched;
+    } catch (e) {
+      if (abort.signal.aborted) {
+        throw new GpError('GP_GATEWAY_SHUTTING_DOWN', `The gateway is shutting down: the launch of kernel ${kernelId} was cancelled and what it created removed. Start the kernel again once the gateway is back.`, {
+          httpStatus: 503,
+          cause: e,
+          details: { kernelId },
+        });
+      }
+      throw e;
+    } finally {
+      this.starting.delete(kernelId);
+    }
+  }
+
+  private async launch(kernelId: string, name: string, env: Record<string, string>, signal: AbortSignal): Promise<KernelModel> {
     const provisioner = this.provisionerFor(kernelId, name);
     const log = this.log.child({ kernel_id: kernelId, kernel_name: name });
-    this.starting.add(kernelId);
     try {
       await provisioner.preLaunch({ env });
+      signal.throwIfAborted();
       log.info('Launching a kernel.');
-      await provisioner.launch();
+      await provisioner.launch({ signal });
     } catch (e) {
-      this.starting.delete(kernelId);
       await provisioner.cleanup().catch(() => undefined);
       log.warn('The kernel launch failed.', { error: e, ...(e instanceof GpError ? { code: e.code } : {}) });
       throw e;
@@ -150,7 +172,6 @@ export class KernelManager {
     const kernel = new ManagedKernel(kernelId, name, env, provisioner, log);
     kernel.monitor.connect(kernel.connectionInfo);
     this.kernels.set(kernelId, kernel);
-    this.starting.delete(kernelId);
     this.record(kernel);
     log.info('Kernel started.', { namespace: provisioner.getProvisionerInfo().kernel_ns, pod: provisioner.getProvisionerInfo().assigned_host });
     return kernel.model();
@@ -299,7 +320,7 @@ export class KernelManager {
    */
   async sweepOrphans(namespaces: readonly string[], remove: boolean): Promise<Array<{ namespace: string; pod: string; kernelId: string }>> {
     const core = this.o.kubeConfig.makeApiClient(CoreV1Api);
-    const owned = new Set([...this.kernels.keys(), ...this.starting, ...this.o.store.list().map((r) => r.kernelId)]);
+    const owned = new Set([...this.kernels.keys(), ...this.starting.keys(), ...this.o.store.list().map((r) => r.kernelId)]);
     const orphans: Array<{ namespace: string; pod: string; kernelId: string }> = [];
     for (const namespace of namespaces) {
       const pods = await core.listNamespacedPod({ namespace, labelSelector: 'kernel_id' });
@@ -334,6 +355,10 @@ export class KernelManager {
 
   /** Gateway shutdown: stop every kernel, or leave them running (recorded) for the next gateway. */
   async closeAll(stopKernels: boolean): Promise<void> {
+    this.closing = true;
+    const launches = [...this.starting.values()];
+    for (const launch of launches) launch.abort.abort();
+    await Promise.all(launches.map((launch) => launch.settled));
     const all = [...this.kernels.values()];
     if (stopKernels) {
       await Promise.all(all.map((k) => this.shutdown(k.id).catch((e: unknown) => k.log.warn('Stopping the kernel failed.', { error: e }))));

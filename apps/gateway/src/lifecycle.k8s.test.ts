@@ -5,7 +5,7 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, testPythonBin, useCluster } from '@gp/testkit';
@@ -14,6 +14,8 @@ import WebSocket from 'ws';
 import { startGateway, type GatewayHandle } from './gateway.js';
 
 const GP_IMAGE = 'gp-test/gateway-lifecycle-py:1';
+/** A "kernel" that starts but never reports its connection information. */
+const SILENT_IMAGE = 'gp-test/gateway-silent:1';
 const cluster = useCluster();
 const dir = mkdtempSync(join(tmpdir(), 'gp-gateway-life-'));
 const kernelsDir = join(dir, 'prefix', 'share', 'jupyter', 'kernels');
@@ -38,6 +40,12 @@ beforeAll(async () => {
   execFileSync(process.execPath, [join(repoRoot, 'packages', 'spec-cli', 'dist', 'bin', 'k8s-spec.js'), 'install', '--prefix', join(dir, 'prefix'), '--image-name', GP_IMAGE], {
     stdio: 'pipe',
   });
+  cluster.registerImage(SILENT_IMAGE, { command: ['sleep', '3600'] });
+  cpSync(join(kernelsDir, 'k8s_python'), join(kernelsDir, 'k8s_silent'), { recursive: true });
+  const silent = JSON.parse(readFileSync(join(kernelsDir, 'k8s_silent', 'kernel.json'), 'utf8'));
+  silent.metadata.kernel_provisioner.config.image_name = SILENT_IMAGE;
+  silent.metadata.kernel_provisioner.config.launch_timeout = 300;
+  writeFileSync(join(kernelsDir, 'k8s_silent', 'kernel.json'), JSON.stringify(silent));
   ns = await cluster.createNamespace('gwlife');
 });
 
@@ -169,5 +177,34 @@ describe('in-process gateway', () => {
     });
     await cluster.waitFor(async () => (await kernelPods(id)) === 0, { timeoutMs: 60_000, description: 'the culled kernel pod to go' });
     expect(existsSync(join(dir, 'state.json')) ? JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).kernels : {}).toEqual({});
+  });
+});
+
+describe('closing with a launch in progress', () => {
+  it('cancels the launch (503 to its client) and removes its pod', async () => {
+    const token = randomUUID();
+    const gateway = await startGateway({
+      port: 0,
+      token,
+      kernelspec_dirs: [kernelsDir],
+      state_file: join(dir, 'closing-state.json'),
+      orphan_namespaces: [ns],
+      log_level: 'error',
+      kubeConfig: cluster.kc,
+      hostEnv: { GP_NAMESPACE: ns, PATH: process.env.PATH },
+      responseListener: { ip: '127.0.0.1', port: 0 },
+    });
+    gateways.push(gateway);
+    const pending = post(gateway.url, token, '/api/kernels', { name: 'k8s_silent', env: { KERNEL_USERNAME: 'gina' } });
+    const pod = await cluster.waitFor(
+      async () => (await cluster.core.listNamespacedPod({ namespace: ns, labelSelector: 'kernel_id' })).items.find((p) => p.metadata?.name?.startsWith('gina-')),
+      { timeoutMs: 60_000, description: 'the silent kernel pod to be created' },
+    );
+    const kernelId = pod.metadata!.labels!.kernel_id!;
+    await gateway.close();
+    const answer = await pending;
+    expect(answer).toMatchObject({ status: 503, body: { code: 'GP_GATEWAY_SHUTTING_DOWN', details: { kernelId } } });
+    await cluster.waitFor(async () => (await kernelPods(kernelId)) === 0, { timeoutMs: 60_000, description: 'the cancelled kernel pod to go' });
+    expect(existsSync(join(dir, 'closing-state.json'))).toBe(false); // never recorded
   });
 });
