@@ -4,7 +4,8 @@ import { defineConfig } from 'tsup';
 // consumer's bundler can drop whole modules (e.g. serialize.js and with it the `yaml` package) that an
 // import does not use. A single bundled index.js would keep the top-level `import ... from 'yaml'`.
 export default defineConfig({
-  entry: ['src/**/*.ts', '!src/**/*.test.ts'],
+  // Test support (the k8s proof's helpers) is neither built nor published.
+  entry: ['src/**/*.ts', '!src/**/*.test.ts', '!src/test-support/**'],
   bundle: false,
   format: ['esm'],
   dts: true,
