@@ -206,7 +206,7 @@ describe('k8s-spec install (built bin)', () => {
     expect(all.stdout).toContain('K8sSpecInstaller(BaseSpecSparkApp) options');
     const none = k8sSpec([], env);
     expect(none.status).toBe(1);
-    expect(none.stderr).toContain("No subcommand specified. Must specify one of: ['install', 'rbac']");
+    expect(none.stderr).toContain("No subcommand specified. Must specify one of: ['install', 'rbac', 'image-bootstrap']");
     const unknown = k8sSpec(['frob'], env);
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(/Unknown subcommand 'frob'/);
