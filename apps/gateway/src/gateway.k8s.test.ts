@@ -273,6 +273,12 @@ describe('Jupyter Server with --gateway-url runs a k8s_python kernel through the
     expect(status).toBe(200);
     expect(Object.keys(body.kernelspecs)).toEqual(expect.arrayContaining(['k8s_python', 'k8s_missing']));
     expect(body.kernelspecs.k8s_python.spec.metadata.kernel_provisioner.provisioner_name).toBe('kubernetes-provisioner');
+    // The logo, proxied by Jupyter Server from the gateway's /kernelspecs/{name}/{file}.
+    expect(body.kernelspecs.k8s_python.resources['logo-64x64']).toMatch(/\/kernelspecs\/k8s_python\/logo-64x64\.png$/);
+    const logo = await fetch(`${server.url}/kernelspecs/k8s_python/logo-64x64.png?token=${server.token}`);
+    expect(logo.status).toBe(200);
+    const bytes = Buffer.from(await logo.arrayBuffer());
+    expect(bytes.equals(readFileSync(join(kernelsDir, 'k8s_python', 'logo-64x64.png')))).toBe(true);
   });
 
   it('starts a kernel as a pod and executes code over the WebSocket', async () => {

@@ -182,7 +182,7 @@ export class KernelManager {
     const kernel = this.kernels.get(kernelId);
     if (!kernel) throw new NotFoundError('GP_NO_SUCH_KERNEL', `No such kernel: ${kernelId}.`, { kernelId });
     if (!kernel.alive) {
-      await this.forget(kernel, 'dead');
+      await this.forget(kernel);
       throw new NotFoundError('GP_NO_SUCH_KERNEL', `Kernel ${kernelId} is no longer running (its pod ended or was deleted); it was removed.`, {
         kernelId,
         exitCode: kernel.provisioner.poll(),
@@ -195,7 +195,7 @@ export class KernelManager {
   async list(): Promise<KernelModel[]> {
     const models: KernelModel[] = [];
     for (const kernel of [...this.kernels.values()]) {
-      if (!kernel.alive) await this.forget(kernel, 'dead');
+      if (!kernel.alive) await this.forget(kernel);
       else models.push(kernel.model());
     }
     return models;
@@ -206,14 +206,14 @@ export class KernelManager {
   }
 
   /** A dead kernel: tell its clients, release everything, delete its leftovers and its record. */
-  private async forget(kernel: ManagedKernel, status: 'dead' | 'culled'): Promise<void> {
+  private async forget(kernel: ManagedKernel): Promise<void> {
     if (this.kernels.get(kernel.id) !== kernel) return;
     this.kernels.delete(kernel.id);
-    kernel.log.warn(status === 'dead' ? 'The kernel is gone; removing it.' : 'Removing the culled kernel.', { exitCode: kernel.provisioner.poll() });
+    this.o.store.delete(kernel.id);
+    kernel.log.warn('The kernel is gone; removing it.', { exitCode: kernel.provisioner.poll() });
     kernel.closeBridges('dead');
     kernel.monitor.close();
     await kernel.provisioner.cleanup().catch((e: unknown) => kernel.log.warn('Cleaning up the kernel failed.', { error: e }));
-    this.o.store.delete(kernel.id);
   }
 
   async interrupt(kernelId: string): Promise<void> {
@@ -246,7 +246,7 @@ export class KernelManager {
       } catch (e) {
         kernel.restarting = false;
         kernel.log.error('The kernel restart failed; removing the kernel.', { error: e });
-        await this.forget(kernel, 'dead');
+        await this.forget(kernel);
         throw e;
       }
       kernel.restarting = false;
