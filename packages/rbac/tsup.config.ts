@@ -4,8 +4,7 @@ import { defineConfig } from 'tsup';
 // consumer's bundler can drop whole modules (e.g. serialize.js and with it the `yaml` package) that an
 // import does not use. A single bundled index.js would keep the top-level `import ... from 'yaml'`.
 export default defineConfig({
-  // Test support (the k8s proof's helpers) is neither built nor published.
-  entry: ['src/**/*.ts', '!src/**/*.test.ts', '!src/test-support/**'],
+  entry: ['src/**/*.ts', '!src/**/*.test.ts'],
   bundle: false,
   format: ['esm'],
   dts: true,

@@ -9,7 +9,7 @@
  *   and restart (a relaunch that keeps the automatic namespace).
  * Interrupts travel over the kernel's comm port, not the Kubernetes API, so no rule is needed for them; cleanup
  * only releases watches and deletes what terminate would (same verbs).
- * Each annotation starts with the step's name; rbac.k8s.test.ts checks that this step fails with 403 without it.
+ * Each annotation starts with the step's name; @gp/launcher's rbac-proof.k8s.test.ts checks that this step fails with 403 without it.
  */
 
 /** How kernels find their namespace (spec "Namespaces"). */

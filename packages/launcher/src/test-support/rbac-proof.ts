@@ -2,8 +2,8 @@
 // the generated service account, ask the authorizer what an identity may do, and recognise a 403.
 import type { ClusterClient } from '@gp/testkit';
 import { expect } from 'vitest';
-import { rbacManifests, type RbacObject, type RbacOptions, type RuleTables } from '../index.js';
-import { createKubeClient, type KubeClient } from './launcher.js';
+import { rbacManifests, type RbacObject, type RbacOptions, type RuleTables } from '@gp/rbac';
+import { createKubeClient, type KubeClient } from '../index.js';
 
 export type KubeConfig = ClusterClient['kc'];
 

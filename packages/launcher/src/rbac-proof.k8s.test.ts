@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { ResponseListener, type KernelConnectionInfo } from '@gp/core';
 import { JupyterKernelClient, repoRoot, testPythonBin, useCluster } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APPLICATION_RULES, grantedVerbs, TEMPLATE_RESOURCES, withoutRule, withoutVerb, type RbacObject, type RbacOptions } from './index.js';
+import { APPLICATION_RULES, grantedVerbs, TEMPLATE_RESOURCES, withoutRule, withoutVerb, type RbacObject, type RbacOptions } from '@gp/rbac';
 import {
   deleteKernelResources,
   KubernetesApiError,
@@ -29,8 +29,8 @@ import {
   type KubernetesProvisionerBase,
   type LaunchRequest,
   type ProvisionerInfo,
-} from './test-support/launcher.js';
-import { allowed, expectForbidden, RbacProof, type Identity } from './test-support/proof.js';
+} from './index.js';
+import { allowed, expectForbidden, RbacProof, type Identity } from './test-support/rbac-proof.js';
 
 /** gp's kernel image on the process node: the repository's bootstrap-kernel.sh with the venv's ipykernel. */
 const KERNEL_IMAGE = 'gp-test/rbac-kernel-py:1';
