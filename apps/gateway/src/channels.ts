@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  GpError,
   MessageSigner,
   createMessageHeader,
   deserializeMessage,
@@ -233,5 +234,36 @@ export class KernelMonitor {
     const socket = this.socket;
     this.socket = undefined;
     socket?.close();
+  }
+}
+
+/**
+ * One request on the kernel's control channel with its own socket (e.g. `interrupt_request` for
+ * kernelspecs with `interrupt_mode: message`); resolves with the reply's content.
+ */
+export async function controlRequest(info: KernelConnectionInfo, msgType: string, content: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown>> {
+  const signer = new MessageSigner(info.key, info.signature_scheme);
+  const dealer = new zmq.Dealer({ linger: 0, receiveTimeout: timeoutMs, sendTimeout: timeoutMs });
+  try {
+    dealer.connect(kernelAddress(info, info.control_port));
+    const header = createMessageHeader(msgType, randomUUID(), 'gp-gateway');
+    await dealer.send(serializeMessage({ header, parent_header: {}, metadata: {}, content }, signer));
+    for (;;) {
+      const frames = await dealer.receive();
+      try {
+        const { message } = deserializeMessage(frames, signer);
+        if (message.parent_header.msg_id === header.msg_id) return message.content;
+      } catch {
+        // unverifiable: not our reply
+      }
+    }
+  } catch (e) {
+    throw new GpError('GP_CONTROL_REQUEST_FAILED', `The kernel did not answer ${msgType} on its control channel within ${timeoutMs} ms.`, {
+      httpStatus: 504,
+      cause: e,
+      details: { msgType, timeoutMs },
+    });
+  } finally {
+    dealer.close();
   }
 }

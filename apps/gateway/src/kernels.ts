@@ -9,12 +9,13 @@ import { GpError, type KernelConnectionInfo, type Logger, type ResponseListener 
 import { createProvisioner, type KubernetesProvisioner, type SparkOperatorProvisioner, type WatchHub } from '@gp/launcher';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { WebSocket } from 'ws';
-import { ChannelBridge, KernelMonitor } from './channels.js';
+import { ChannelBridge, KernelMonitor, controlRequest } from './channels.js';
 import { kernelsToCull, type CullPolicy } from './culling.js';
 import { NotFoundError, type KernelSpecCatalog } from './kernelspecs.js';
 import type { KernelRecord, KernelStore } from './store.js';
 
 type Provisioner = KubernetesProvisioner | SparkOperatorProvisioner;
+type InterruptMode = 'signal' | 'message';
 
 /** The kernel model as Jupyter Server returns it. */
 export interface KernelModel {
@@ -35,6 +36,8 @@ export interface KernelManagerOptions {
   logger: Logger;
 }
 
+const INTERRUPT_REPLY_TIMEOUT_MS = 10_000;
+
 export class ManagedKernel {
   readonly bridges = new Set<ChannelBridge>();
   readonly monitor: KernelMonitor;
@@ -47,6 +50,8 @@ export class ManagedKernel {
     readonly name: string,
     readonly env: Record<string, string>,
     readonly provisioner: Provisioner,
+    /** The kernelspec's `interrupt_mode`: SIGINT through the launcher, or `interrupt_request` on control. */
+    readonly interruptMode: InterruptMode,
     readonly log: Logger,
   ) {
     this.monitor = new KernelMonitor(log);
@@ -113,9 +118,10 @@ export class KernelManager {
     this.log = o.logger;
   }
 
-  private provisionerFor(kernelId: string, name: string): Provisioner {
+  private provisionerFor(kernelId: string, name: string): { provisioner: Provisioner; interruptMode: InterruptMode } {
     const entry = this.o.specs.get(name);
-    return createProvisioner({
+    const interruptMode: InterruptMode = entry.spec.interrupt_mode === 'message' ? 'message' : 'signal';
+    const provisioner = createProvisioner({
       kernelId,
       kernelSpec: entry.spec,
       kernelName: name,
@@ -126,6 +132,7 @@ export class KernelManager {
       hostEnv: this.o.hostEnv,
       logger: this.log.child({ kernel_id: kernelId }),
     });
+    return { provisioner, interruptMode };
   }
 
   private record(kernel: ManagedKernel, started = new Date().toISOString()): void {
@@ -157,7 +164,7 @@ export class KernelManager {
   }
 
   private async launch(kernelId: string, name: string, env: Record<string, string>, signal: AbortSignal): Promise<KernelModel> {
-    const provisioner = this.provisionerFor(kernelId, name);
+    const { provisioner, interruptMode } = this.provisionerFor(kernelId, name);
     const log = this.log.child({ kernel_id: kernelId, kernel_name: name });
     try {
       await provisioner.preLaunch({ env });
@@ -169,7 +176,7 @@ export class KernelManager {
       log.warn('The kernel launch failed.', { error: e, ...(e instanceof GpError ? { code: e.code } : {}) });
       throw e;
     }
-    const kernel = new ManagedKernel(kernelId, name, env, provisioner, log);
+    const kernel = new ManagedKernel(kernelId, name, env, provisioner, interruptMode, log);
     kernel.monitor.connect(kernel.connectionInfo);
     this.kernels.set(kernelId, kernel);
     this.record(kernel);
@@ -219,6 +226,11 @@ export class KernelManager {
   async interrupt(kernelId: string): Promise<void> {
     const kernel = await this.get(kernelId);
     await kernel.serialized(async () => {
+      if (kernel.interruptMode === 'message') {
+        await controlRequest(kernel.connectionInfo, 'interrupt_request', {}, INTERRUPT_REPLY_TIMEOUT_MS);
+        kernel.log.info('Kernel interrupted (interrupt_request).');
+        return;
+      }
       const delivered = await kernel.provisioner.interrupt();
       if (!delivered) {
         throw new GpError('GP_INTERRUPT_FAILED', `The interrupt could not be delivered to kernel ${kernelId} (its launcher's comm port did not answer).`, {
@@ -285,8 +297,9 @@ export class KernelManager {
     for (const record of this.o.store.list()) {
       const log = this.log.child({ kernel_id: record.kernelId, kernel_name: record.name });
       let provisioner: Provisioner;
+      let interruptMode: InterruptMode;
       try {
-        provisioner = this.provisionerFor(record.kernelId, record.name);
+        ({ provisioner, interruptMode } = this.provisionerFor(record.kernelId, record.name));
       } catch (e) {
         log.warn('A recorded kernel\'s kernelspec is gone; its record is kept for the orphan sweep to report.', { error: e });
         continue;
@@ -304,7 +317,7 @@ export class KernelManager {
         log.info('A recorded kernel is gone; its record was removed.');
         continue;
       }
-      const kernel = new ManagedKernel(record.kernelId, record.name, record.env, provisioner, log);
+      const kernel = new ManagedKernel(record.kernelId, record.name, record.env, provisioner, interruptMode, log);
       kernel.monitor.executionState = 'idle';
       kernel.monitor.connect(kernel.connectionInfo);
       this.kernels.set(record.kernelId, kernel);

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLogger } from '@gp/core';
 import { repoRoot, testPythonBin, useCluster } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -46,6 +47,10 @@ beforeAll(async () => {
   silent.metadata.kernel_provisioner.config.image_name = SILENT_IMAGE;
   silent.metadata.kernel_provisioner.config.launch_timeout = 300;
   writeFileSync(join(kernelsDir, 'k8s_silent', 'kernel.json'), JSON.stringify(silent));
+  cpSync(join(kernelsDir, 'k8s_python'), join(kernelsDir, 'k8s_message'), { recursive: true });
+  const message = JSON.parse(readFileSync(join(kernelsDir, 'k8s_message', 'kernel.json'), 'utf8'));
+  message.interrupt_mode = 'message';
+  writeFileSync(join(kernelsDir, 'k8s_message', 'kernel.json'), JSON.stringify(message));
   ns = await cluster.createNamespace('gwlife');
 });
 
@@ -206,5 +211,61 @@ describe('closing with a launch in progress', () => {
     expect(answer).toMatchObject({ status: 503, body: { code: 'GP_GATEWAY_SHUTTING_DOWN', details: { kernelId } } });
     await cluster.waitFor(async () => (await kernelPods(kernelId)) === 0, { timeoutMs: 60_000, description: 'the cancelled kernel pod to go' });
     expect(existsSync(join(dir, 'closing-state.json'))).toBe(false); // never recorded
+  });
+});
+
+describe('a kernelspec with interrupt_mode "message"', () => {
+  it('is interrupted with an interrupt_request on the control channel', async () => {
+    const token = randomUUID();
+    const logLines: string[] = [];
+    const gateway = await startGateway({
+      port: 0,
+      token,
+      kernelspec_dirs: [kernelsDir],
+      state_file: join(dir, 'message-state.json'),
+      orphan_namespaces: [ns],
+      // The log tells which way the interrupt went (a SIGINT through the comm port would interrupt too).
+      logger: createLogger({ name: 'test', level: 'info', write: (line) => logLines.push(line) }),
+      kubeConfig: cluster.kc,
+      hostEnv: { GP_NAMESPACE: ns, PATH: process.env.PATH },
+      responseListener: { ip: '127.0.0.1', port: 0 },
+    });
+    gateways.push(gateway);
+    const started = await post(gateway.url, token, '/api/kernels', { name: 'k8s_message', env: { KERNEL_USERNAME: 'hana' } });
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    const id = started.body.id as string;
+    const ws = new WebSocket(`${gateway.url.replace('http', 'ws')}/api/kernels/${id}/channels?token=${token}`);
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const msgId = randomUUID();
+    let sleeping!: () => void;
+    const asleep = new Promise<void>((r) => (sleeping = r));
+    const reply = new Promise<any>((resolve) => {
+      ws.on('message', (data) => {
+        const msg = JSON.parse(data.toString());
+        if (msg.parent_header?.msg_id !== msgId) return;
+        if (msg.msg_type === 'stream' && String(msg.content.text).includes('sleeping')) sleeping();
+        if (msg.msg_type === 'execute_reply') resolve(msg.content);
+      });
+    });
+    ws.send(
+      JSON.stringify({
+        channel: 'shell',
+        header: { msg_id: msgId, msg_type: 'execute_request', session: 's', username: 'hana', date: new Date().toISOString(), version: '5.3' },
+        parent_header: {},
+        metadata: {},
+        content: { code: 'import time\nprint("sleeping", flush=True)\ntime.sleep(60)', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+      }),
+    );
+    await asleep;
+    const interrupted = await fetch(`${gateway.url}/api/kernels/${id}/interrupt`, { method: 'POST', headers: { Authorization: `token ${token}` } });
+    expect(interrupted.status).toBe(204);
+    await expect(reply).resolves.toMatchObject({ status: 'error', ename: 'KeyboardInterrupt' });
+    expect(logLines.filter((l) => l.includes('Kernel interrupted'))).toEqual([expect.stringContaining('Kernel interrupted (interrupt_request).')]);
+    ws.close();
+    await gateway.close({ stopKernels: true });
+    expect(await kernelPods(id)).toBe(0);
   });
 });
