@@ -7,6 +7,7 @@ import {
   DISABLED_PORT_RANGE,
   LANGUAGES,
   SPARK_INIT_MODES,
+  parseImageReference,
   parseLaunchTimeout,
   type Language,
   type PortRange,
@@ -68,7 +69,7 @@ export const imageNameOption = defineOption<string | undefined>({
   help: 'The kernel image to use for this kernel specification. If this specification is enabled for Spark usage, this image will be the driver image.',
   default: undefined,
   env: 'GP_IMAGE_NAME',
-  validate: (v) => (v !== undefined && v.trim() === '' ? 'a non-empty image reference such as elyra/kernel-py:3.2.3' : undefined),
+  parse: (raw, ctx) => parseImageReference(raw, ctx.option, ctx.source),
 });
 
 export const executorImageNameOption = defineOption<string | undefined>({
@@ -78,7 +79,7 @@ export const executorImageNameOption = defineOption<string | undefined>({
   help: 'The executor image to use for this kernel specification. Only applies to Spark-enabled kernel specifications. Defaults to the kernel image.',
   default: undefined,
   env: 'GP_EXECUTOR_IMAGE_NAME',
-  validate: (v) => (v !== undefined && v.trim() === '' ? 'a non-empty image reference such as elyra/kernel-spark-py:3.2.3' : undefined),
+  parse: (raw, ctx) => parseImageReference(raw, ctx.option, ctx.source),
 });
 
 export const languageOption = defineOption<Language>({

@@ -74,9 +74,17 @@ export function kernelJsonLanguage(language: Language): 'python' | 'R' | 'scala'
 export const SPARK_INIT_MODES = ['lazy', 'eager', 'none'] as const;
 export type SparkInitMode = (typeof SPARK_INIT_MODES)[number];
 
-/** Parses a user list: an array of names, or a comma-separated string; trims, drops empties, dedupes. */
+// Brackets, braces and quotes only get into a name when a list is written as a Python/JSON literal
+// (GP_UNAUTHORIZED_USERS="['root']"); taken as names they would silently let `root` through.
+const LIST_SYNTAX = /[[\]{}'"]/;
+
+/**
+ * Parses a user list: an array of names, or a comma-separated string (non-bracketed, as the reference's
+ * GP_*_USERS env vars); trims, drops empties, dedupes. A name with whitespace, brackets, braces or quotes is
+ * refused.
+ */
 export function parseUserList(raw: unknown, option = 'users', source: ValueSource = DEFAULT_SOURCE): string[] {
-  const expected = 'a comma-separated list (or array) of user names without whitespace, e.g. alice,bob';
+  const expected = 'a comma-separated list (or array) of user names without whitespace, brackets or quotes, e.g. alice,bob';
   let items: unknown[];
   if (typeof raw === 'string') items = raw.split(',');
   else if (Array.isArray(raw)) items = raw.flatMap((v) => (typeof v === 'string' ? v.split(',') : [v]));
@@ -86,7 +94,7 @@ export function parseUserList(raw: unknown, option = 'users', source: ValueSourc
     if (typeof item !== 'string') throw new ConfigError(option, source, raw, expected);
     const name = item.trim();
     if (name === '') continue;
-    if (/\s/.test(name)) throw new ConfigError(option, source, raw, expected);
+    if (/\s/.test(name) || LIST_SYNTAX.test(name)) throw new ConfigError(option, source, raw, expected);
     if (!out.includes(name)) out.push(name);
   }
   return out;
@@ -182,6 +190,27 @@ export function normalizeKernelName(raw: string, option = 'kernel_name', source:
     );
   }
   return name;
+}
+
+/**
+ * A container image reference as the kernel launcher accepts it (`elyra/kernel-py:3.2.3`,
+ * `registry:5000/team/img@sha256:...`): no whitespace, quotes or control characters, at most 512 characters.
+ * Checked at install time so a bad `--image-name` fails there, not at every kernel launch.
+ */
+export const IMAGE_REFERENCE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/;
+export const MAX_IMAGE_REFERENCE_LENGTH = 512;
+
+export function parseImageReference(raw: unknown, option = 'image_name', source: ValueSource = DEFAULT_SOURCE): string {
+  if (typeof raw === 'string') {
+    const ref = raw.trim();
+    if (IMAGE_REFERENCE_PATTERN.test(ref) && ref.length <= MAX_IMAGE_REFERENCE_LENGTH) return ref;
+  }
+  throw new ConfigError(
+    option,
+    source,
+    raw,
+    `a container image reference such as elyra/kernel-py:3.2.3 (letters, digits and . _ - / : @, starting with a letter or digit, at most ${MAX_IMAGE_REFERENCE_LENGTH} characters)`,
+  );
 }
 
 /** A dotted Python class path such as `ipykernel.ipkernel.IPythonKernel`. */
