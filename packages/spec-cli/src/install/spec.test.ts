@@ -182,6 +182,21 @@ describe('decision table', () => {
     expect(() => plan({ kernel_name: 'bad*name' })).toThrow(/"bad\*name" for --kernel-name \(from command-line flag --kernel-name\)/);
   });
 
+  it('--spark needs a SPARK_HOME that bin/run.sh can use: an absolute path or a ${VAR}', () => {
+    expect(() => plan({ spark: true, spark_home: '' })).toThrow(/Invalid value "" for --spark-home \(from command-line flag --spark-home\): expected an absolute path/);
+    expect(() => plan({ spark: true }, { SPARK_HOME: 'spark' })).toThrow(/"spark" for --spark-home \(from environment variable SPARK_HOME\)/);
+    expect(plan({ spark: true, spark_home: '/usr/lib/spark' }).kernelJson(D).env.SPARK_HOME).toBe('/usr/lib/spark');
+    expect(plan({ spark: true, spark_home: '${HOST_SPARK_HOME}' }).kernelJson(D).env.SPARK_HOME).toBe('${HOST_SPARK_HOME}');
+    // Specs without run.sh do not carry SPARK_HOME, so a host's odd SPARK_HOME does not block them.
+    expect(plan({}, { SPARK_HOME: 'spark' }).kernelName).toBe('k8s_python');
+    expect(plan({ spark: true, crd: true, spark_home: '' }).kernelName).toBe('k8s_python_spark_operator');
+  });
+
+  it('refuses image names that cannot be pulled, at install rather than at launch', () => {
+    expect(() => plan({ image_name: 'foo bar' })).toThrow(/"foo bar" for --image-name \(from command-line flag --image-name\): expected a container image reference/);
+    expect(() => plan({ spark: true }, { GP_EXECUTOR_IMAGE_NAME: 'x"y' })).toThrow(/for executor-image-name \(from environment variable GP_EXECUTOR_IMAGE_NAME\)/);
+  });
+
   it('warns about options that do not apply', () => {
     expect(plan({ extra_spark_opts: '--x' }).warnings.join()).toMatch(/extra-spark-opts is ignored/);
     expect(plan({ language: 'R', ipykernel_subclass_name: 'a.B' }).warnings.join()).toMatch(/subclass-name is ignored/);

@@ -106,6 +106,14 @@ export function planKernelSpec(values: InstallValues, sources: OptionSources = {
   if (!spark && values.extra_spark_opts !== '') {
     warnings.push(`--extra-spark-opts is ignored: it applies only to Spark kernelspecs (--spark).`);
   }
+  if (variant === 'spark' && !isUsableSparkHome(values.spark_home)) {
+    throw new InvalidCombinationError(
+      '--spark-home',
+      flagSource(sources, 'spark_home'),
+      values.spark_home,
+      "an absolute path such as /opt/spark (or a ${VAR} reference for the host to expand): bin/run.sh runs ${SPARK_HOME}/bin/spark-submit",
+    );
+  }
   const sparkInitMode = spark ? values.spark_init_mode : 'none';
   const lang = LANGUAGE_WORD[language];
 
@@ -182,6 +190,12 @@ export function planKernelSpec(values: InstallValues, sources: OptionSources = {
     },
   });
   return { variant, language, kernelName, displayName, kernelJson, files, warnings };
+}
+
+/** SPARK_HOME as kernel.json carries it: an absolute path, or a `${VAR}` the provisioner expands at launch. */
+function isUsableSparkHome(value: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return (value.startsWith('/') || value.startsWith('${')) && !/[\u0000-\u001f\u007f]/.test(value);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
