@@ -5,6 +5,7 @@
 import { ConfigError, type ValueSource } from '../errors.js';
 import type { LogLevel } from '../logging.js';
 import {
+  minPortRangeSize,
   parseBoolean,
   parseInteger,
   parseLogLevel,
@@ -22,6 +23,8 @@ export interface ParseContext {
   /** How the option is named in messages (its flag, e.g. `port-range`, or its name). */
   option: string;
   source: ValueSource;
+  /** The environment the value is resolved in, for settings that tune validation (GP_MIN_PORT_RANGE_SIZE). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface OptionDef<T = unknown> {
@@ -101,7 +104,7 @@ function kindParser(kind: OptionKind, choices: readonly string[] | undefined): (
     case 'list':
       return (raw, ctx) => parseUserList(raw, ctx.option, ctx.source);
     case 'port-range':
-      return (raw, ctx) => parsePortRange(raw, { option: ctx.option, source: ctx.source });
+      return (raw, ctx) => parsePortRange(raw, { option: ctx.option, source: ctx.source, minSize: minPortRangeSize(ctx.env ?? {}) });
     case 'log-level':
       return (raw, ctx) => parseLogLevel(raw, ctx.option, ctx.source);
     case 'enum':

@@ -20,6 +20,25 @@ const table = defineOptions(
   { parents: { K8sSpecInstaller: ['BaseSpecSparkApp'], BaseSpecSparkApp: ['BaseSpecApp'], BaseSpecApp: ['RemoteProvisionerConfigMixin'] } },
 );
 
+describe('GP_MIN_PORT_RANGE_SIZE', () => {
+  const flags = { port_range: { value: '40000..40100', flag: 'port-range' } };
+  it('lowers (or raises) the smallest port range a flag, env var or config file may give', () => {
+    expect(() => resolveConfig(table, { flags, env: {} })).toThrow(/"40000\.\.40100" for --port-range .*HIGH - LOW >= 1000/);
+    expect(resolveConfig(table, { flags, env: { GP_MIN_PORT_RANGE_SIZE: '100' } }).values.port_range).toMatchObject({ lower: 40000, upper: 40100 });
+    const file = { path: '/etc/x.json', data: { port_range: '40000..41000' } };
+    expect(() => resolveConfig(table, { file, env: { GP_MIN_PORT_RANGE_SIZE: '5000' } })).toThrow(/for port_range \(from config file \/etc\/x\.json\): .*HIGH - LOW >= 5000/);
+  });
+  it('a bad GP_MIN_PORT_RANGE_SIZE is an error naming it, not the default', () => {
+    for (const bad of ['abc', '0', '70000']) {
+      expect(() => resolveConfig(table, { flags, env: { GP_MIN_PORT_RANGE_SIZE: bad } })).toThrow(
+        /for GP_MIN_PORT_RANGE_SIZE \(from environment variable GP_MIN_PORT_RANGE_SIZE\): expected an integer in 1\.\.64511/,
+      );
+    }
+    // Without a port range to check, the setting is not read.
+    expect(resolveConfig(table, { env: { GP_MIN_PORT_RANGE_SIZE: 'abc' } }).values.port_range.disabled).toBe(true);
+  });
+});
+
 describe('resolveConfig precedence', () => {
   const file = { path: '/etc/x.json', data: { port_range: '40000..41000', launch_timeout: 10, kernel_name: 'from_file' } };
   it('uses defaults when nothing is given', () => {

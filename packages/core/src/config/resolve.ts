@@ -89,21 +89,21 @@ export function resolveConfig<D extends OptionDefs>(table: OptionTable<D>, sourc
     const flag = sources.flags?.[def.name];
     if (flag !== undefined && flag.value !== undefined) {
       const source: ValueSource = { kind: 'flag', name: flag.flag };
-      values[def.name] = def.parse(flag.value, { option: `--${flag.flag}`, source });
+      values[def.name] = def.parse(flag.value, { option: `--${flag.flag}`, source, env });
       from[def.name] = source;
       continue;
     }
     const envName = def.env.find((name) => env[name] !== undefined && env[name] !== '');
     if (envName !== undefined) {
       const source: ValueSource = { kind: 'env', name: envName };
-      values[def.name] = def.parse(env[envName], { option: optionLabel(def), source });
+      values[def.name] = def.parse(env[envName], { option: optionLabel(def), source, env });
       from[def.name] = source;
       continue;
     }
     const fromFile = fileValues.get(def.name);
     if (fromFile && sources.file) {
       const source: ValueSource = { kind: 'file', path: sources.file.path };
-      values[def.name] = def.parse(fromFile.value, { option: fromFile.key, source });
+      values[def.name] = def.parse(fromFile.value, { option: fromFile.key, source, env });
       from[def.name] = source;
       continue;
     }

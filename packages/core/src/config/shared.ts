@@ -47,7 +47,7 @@ export const portRangeOption = defineOption<PortRange>({
   kind: 'port-range',
   section: PROVISIONER_SECTION,
   help:
-    "Specifies the lower and upper port numbers from which ports are created. The bounded values are separated by '..' (e.g., 33245..34245 specifies a range of 1000 ports to be randomly selected). Both ends must be in 1024..65535 and the range must span at least 1000 ports. A range of zero (e.g., 33245..33245 or 0..0) disables port-range enforcement.",
+    "Specifies the lower and upper port numbers from which ports are created. The bounded values are separated by '..' (e.g., 33245..34245 specifies a range of 1000 ports to be randomly selected). Both ends must be in 1024..65535 and the range must span at least 1000 ports (GP_MIN_PORT_RANGE_SIZE changes this minimum). A range of zero (e.g., 33245..33245 or 0..0) disables port-range enforcement.",
   default: DISABLED_PORT_RANGE,
   env: 'GP_PORT_RANGE',
 });

@@ -13,6 +13,7 @@ import {
   parseUserList,
   portRangeToString,
   kernelJsonLanguage,
+  minPortRangeSize,
 } from './validators.js';
 
 describe('parsePortRange', () => {
@@ -47,6 +48,15 @@ describe('parsePortRange', () => {
   it('honours a custom minimum size', () => {
     expect(parsePortRange('40000..40100', { minSize: 100 }).disabled).toBe(false);
     expect(() => parsePortRange('40000..40099', { minSize: 100 })).toThrow(/HIGH - LOW >= 100/);
+  });
+});
+
+describe('minPortRangeSize', () => {
+  it('is GP_MIN_PORT_RANGE_SIZE when set, else 1000', () => {
+    expect(minPortRangeSize({})).toBe(1000);
+    expect(minPortRangeSize({ GP_MIN_PORT_RANGE_SIZE: ' ' })).toBe(1000);
+    expect(minPortRangeSize({ GP_MIN_PORT_RANGE_SIZE: '250' })).toBe(250);
+    expect(() => minPortRangeSize({ GP_MIN_PORT_RANGE_SIZE: '-1' })).toThrow(ConfigError);
   });
 });
 

@@ -19,6 +19,19 @@ export const MIN_PORT = 1024;
 export const MAX_PORT = 65535;
 /** Smallest allowed size of an enabled range (the reference's `GP_MIN_PORT_RANGE_SIZE`). */
 export const DEFAULT_MIN_PORT_RANGE_SIZE = 1000;
+/** The host env var that changes the smallest allowed size (as the reference's provisioner reads it). */
+export const MIN_PORT_RANGE_SIZE_ENV = 'GP_MIN_PORT_RANGE_SIZE';
+
+/**
+ * The smallest allowed size of an enabled port range: `GP_MIN_PORT_RANGE_SIZE` when set (an integer in
+ * 1..64511, the most that fits in 1024..65535), else 1000. A bad value is a ConfigError, never the default.
+ */
+export function minPortRangeSize(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  const raw = env[MIN_PORT_RANGE_SIZE_ENV];
+  if (raw === undefined || raw.trim() === '') return DEFAULT_MIN_PORT_RANGE_SIZE;
+  return parseInteger(raw, MIN_PORT_RANGE_SIZE_ENV, { kind: 'env', name: MIN_PORT_RANGE_SIZE_ENV }, { min: 1, max: MAX_PORT - MIN_PORT });
+}
+
 export const DISABLED_PORT_RANGE: PortRange = Object.freeze({ lower: 0, upper: 0, disabled: true });
 
 export function portRangeToString(range: PortRange): string {
