@@ -175,6 +175,9 @@ describe('k8s-spec install (built bin)', () => {
     [['--user', '--prefix', 'x'], /--prefix together with --user/],
     [['--config', '/nonexistent/c.yaml'], /"\/nonexistent\/c\.yaml" for config \(from command-line flag --config\).*no such file/],
     [['--K8sSpecInstaller.bogus=1'], /K8sSpecInstaller\.bogus/],
+    [['--image-name', 'my image:1'], /"my image:1" for --image-name.*container image reference/],
+    [['--spark', '--spark-home', 'spark'], /"spark" for --spark-home.*absolute path/],
+    [['--unauthorized-users', '[root]'], /"\[root\]" for --unauthorized-users.*without whitespace, brackets or quotes/],
   ])('bad input %j: exits non-zero with one line and writes nothing', (args, message) => {
     const { root, env } = tempHome();
     const r = k8sSpec(['install', '--prefix', join(root, 'p'), ...args], env, root);
@@ -194,6 +197,23 @@ describe('k8s-spec install (built bin)', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/"5\.\.6" for port-range \(from environment variable GP_PORT_RANGE\)/);
     expect(existsSync(join(root, 'p'))).toBe(false);
+    // A bracketed list would otherwise make "[root" a user name and let root launch kernels.
+    const bracketed = k8sSpec(['install', '--prefix', join(root, 'p')], { ...env, GP_UNAUTHORIZED_USERS: "['root', 'admin']" });
+    expect(bracketed.status).not.toBe(0);
+    expect(bracketed.stderr).toMatch(/for unauthorized-users \(from environment variable GP_UNAUTHORIZED_USERS\)/);
+    expect(existsSync(join(root, 'p'))).toBe(false);
+  });
+
+  it('GP_MIN_PORT_RANGE_SIZE sets the smallest port range install accepts', () => {
+    const { root, env } = tempHome();
+    const prefix = join(root, 'p');
+    const small = k8sSpec(['install', '--prefix', prefix, '--port-range', '40000..40100'], env);
+    expect(small.status).not.toBe(0);
+    expect(small.stderr).toMatch(/HIGH - LOW >= 1000/);
+    const ok = k8sSpec(['install', '--prefix', prefix, '--port-range', '40000..40100'], { ...env, GP_MIN_PORT_RANGE_SIZE: '100' });
+    expect(ok.status).toBe(0);
+    const kernelJson = JSON.parse(readFileSync(join(prefix, 'share', 'jupyter', 'kernels', 'k8s_python', 'kernel.json'), 'utf8'));
+    expect(kernelJson.metadata.kernel_provisioner.config.port_range).toBe('40000..40100');
   });
 
   it('prints help to stdout and exits 0; no subcommand exits 1', () => {
