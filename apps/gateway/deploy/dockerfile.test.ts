@@ -7,50 +7,14 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appDir, deployDir, readDockerfile, repoRoot, shellWords } from './dockerfile.js';
 import { DEFAULT_HTTP_PORT, DEFAULT_RESPONSE_PORT, GATEWAY_ENV, IMAGE_GID, IMAGE_PATHS, IMAGE_UID } from './manifests.js';
 
-const deployDir = dirname(fileURLToPath(import.meta.url));
-const appDir = dirname(deployDir);
-const repoRoot = dirname(dirname(appDir));
-const dockerfile = readFileSync(join(deployDir, 'Dockerfile'), 'utf8');
-
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-
-/** Instructions with continuation lines joined and comments dropped (the subset of Dockerfile syntax used). */
-function instructions(text: string): Instruction[] {
-  const joined = text.replace(/\\\n/g, ' ');
-  return joined
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'))
-    .map((line) => {
-      const space = line.indexOf(' ');
-      return { keyword: line.slice(0, space).toUpperCase(), args: line.slice(space + 1).trim() };
-    });
-}
-
-const all = instructions(dockerfile);
-const runtimeStart = all.findLastIndex((i) => i.keyword === 'FROM');
-const runtime = all.slice(runtimeStart);
-
-/** ARG defaults (`ARG NAME=value`). */
-const argDefaults = new Map(all.filter((i) => i.keyword === 'ARG' && i.args.includes('=')).map((i) => i.args.split('=', 2) as [string, string]));
-
-/** Shell words of a simple command line: whitespace-separated, double quotes grouping, `${ARG}` expanded. */
-function shellWords(line: string): string[] {
-  const expanded = line.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_m, name: string) => {
-    const value = argDefaults.get(name);
-    if (value === undefined) throw new Error(`Dockerfile uses \${${name}} without an ARG default`);
-    return value;
-  });
-  return [...expanded.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
-}
+const parsed = readDockerfile();
+const { all, runtime, argDefaults } = parsed;
+const dockerfile = parsed.text;
 
 /** `.dockerignore` patterns (BuildKit reads `<Dockerfile>.dockerignore` beside the Dockerfile). */
 const ignorePatterns = readFileSync(join(deployDir, 'Dockerfile.dockerignore'), 'utf8')
@@ -143,7 +107,7 @@ describe('Dockerfile', () => {
       const prefix = join(work, 'usr-local');
       const installed: string[] = [];
       for (const line of installLines) {
-        const words = shellWords(line.args);
+        const words = shellWords(line.args, argDefaults);
         expect(words.slice(0, 2)).toEqual(['k8s-spec', 'install']);
         expect(words, 'the image installs into the system directory, not a user or prefix one').not.toContain('--user');
         execFileSync(process.execPath, [cli, ...words.slice(1), '--prefix', prefix], { stdio: 'pipe' });
