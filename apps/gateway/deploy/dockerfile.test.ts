@@ -86,9 +86,9 @@ describe('Dockerfile', () => {
 
     beforeAll(() => {
       work = mkdtempSync(join(tmpdir(), 'gp-dockerfile-'));
-      // The CLI bundle must be built (turbo's lint/typecheck order builds it in scripts/test.sh).
+      // The CLI bundle must be built (scripts/test.sh's lint step builds it); build it (and what it bundles) when missing.
       if (!existsSync(join(repoRoot, 'packages', 'spec-cli', 'dist', 'bin', 'k8s-spec.js')) || !existsSync(join(repoRoot, 'packages', 'launcher', 'dist', 'scripts', 'launch_kubernetes.mjs'))) {
-        execFileSync('pnpm', ['exec', 'turbo', 'run', 'build', '--filter=@gp/spec-cli...', '--output-logs=errors-only'], { cwd: repoRoot, stdio: 'pipe' });
+        execFileSync('pnpm', ['--filter', '@gp/spec-cli...', '--filter', '!@gp/testkit', 'run', 'build'], { cwd: repoRoot, stdio: 'pipe' });
       }
       // As in the Dockerfile's build stage: a self-contained copy with production dependencies only.
       execFileSync('pnpm', ['--filter', '@gp/spec-cli', 'deploy', '--prod', '--legacy', '--offline', join(work, 'k8s-spec')], { cwd: repoRoot, stdio: 'pipe' });
