@@ -55,6 +55,34 @@ export function describeSource(source: ValueSource): string {
   }
 }
 
+/** Longest value text a message quotes; longer values are cut and their length given. */
+export const MAX_VALUE_TEXT = 200;
+
+/**
+ * A value as an error message quotes it: JSON (so strings show their quotes and escapes and stay on one
+ * line), cut to `MAX_VALUE_TEXT` characters. Values JSON cannot write (a self-referencing YAML alias in a
+ * config file, a BigInt) are described instead of making the error itself throw.
+ */
+export function formatValue(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = typeof value === 'bigint' ? String(value) : Array.isArray(value) ? '[a self-referencing list]' : '[a self-referencing mapping]';
+  }
+  return text.length > MAX_VALUE_TEXT ? `${text.slice(0, MAX_VALUE_TEXT)}... (${text.length} characters)` : text;
+}
+
+/** The value as `details` keep it: itself when JSON can write it (hosts send details in error bodies), else its description. */
+function serializableValue(value: unknown): unknown {
+  try {
+    JSON.stringify(value);
+    return value;
+  } catch {
+    return formatValue(value);
+  }
+}
+
 /** A bad option or input value: names the option, where the value came from, the value and what is valid. */
 export class ConfigError extends GpError {
   constructor(
@@ -66,8 +94,8 @@ export class ConfigError extends GpError {
   ) {
     super(
       'GP_INVALID_CONFIG',
-      `Invalid value ${JSON.stringify(value)} for ${option} (from ${describeSource(source)}): expected ${expected}.`,
-      { httpStatus: 400, ...options, details: { option, source, value, expected, ...options.details } },
+      `Invalid value ${formatValue(value)} for ${option} (from ${describeSource(source)}): expected ${expected}.`,
+      { httpStatus: 400, ...options, details: { option, source, value: serializableValue(value), expected, ...options.details } },
     );
   }
 }
