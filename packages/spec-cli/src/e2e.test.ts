@@ -204,6 +204,18 @@ describe('k8s-spec install (built bin)', () => {
     expect(existsSync(join(root, 'p'))).toBe(false);
   });
 
+  it('a config file value JSON cannot print (a YAML alias loop) is still one error line, not a stack trace', () => {
+    const { root, env } = tempHome();
+    const config = join(root, 'loop.yaml');
+    writeFileSync(config, 'port_range: &a [*a]\n');
+    const r = k8sSpec(['install', '--prefix', join(root, 'p'), '--config', config], env);
+    expect(r.status).not.toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/Invalid value \[a self-referencing list\] for port_range \(from config file .*loop\.yaml\)/);
+    expect(existsSync(join(root, 'p'))).toBe(false);
+  });
+
   it('GP_MIN_PORT_RANGE_SIZE sets the smallest port range install accepts', () => {
     const { root, env } = tempHome();
     const prefix = join(root, 'p');
