@@ -177,6 +177,7 @@ describe('k8s-spec install (built bin)', () => {
     [['--K8sSpecInstaller.bogus=1'], /K8sSpecInstaller\.bogus/],
     [['--image-name', 'my image:1'], /"my image:1" for --image-name.*container image reference/],
     [['--spark', '--spark-home', 'spark'], /"spark" for --spark-home.*absolute path/],
+    [['--prefix', '/dev/null'], /Could not install the kernel specification at '\/dev\/null\/share\/jupyter\/kernels\/k8s_python': '\/dev\/null' is not a directory\. .*choose another --prefix/],
     [['--unauthorized-users', '[root]'], /"\[root\]" for --unauthorized-users.*without whitespace, brackets or quotes/],
   ])('bad input %j: exits non-zero with one line and writes nothing', (args, message) => {
     const { root, env } = tempHome();
@@ -202,6 +203,21 @@ describe('k8s-spec install (built bin)', () => {
     expect(bracketed.status).not.toBe(0);
     expect(bracketed.stderr).toMatch(/for unauthorized-users \(from environment variable GP_UNAUTHORIZED_USERS\)/);
     expect(existsSync(join(root, 'p'))).toBe(false);
+  });
+
+  it('a destination the user may not write is one actionable error line, before anything is logged or written', () => {
+    const { root, env } = tempHome();
+    const locked = join(root, 'locked');
+    mkdirSync(locked, { mode: 0o555 });
+    chmodSync(root, 0o755);
+    // Root may write anywhere, so run as an unprivileged user (nobody) when the tests run as root.
+    const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const r = spawnSync(process.execPath, [bin, 'install', '--prefix', locked], { env, encoding: 'utf8', cwd: '/', ...asUser });
+    expect(r.status).not.toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/\[E .* K8sSpecInstaller\] Could not install the kernel specification at '.*locked\/share\/jupyter\/kernels\/k8s_python': no permission to write into '.*locked' \(EACCES\)\. Run as a user who may write there .*--user or --prefix DIR\./);
+    expect(readdirSync(locked)).toEqual([]);
   });
 
   it('a config file value JSON cannot print (a YAML alias loop) is still one error line, not a stack trace', () => {

@@ -21,7 +21,7 @@ import {
 import { CONFIG_BASENAME, installOptionDefs, installOptions, type InstallValues } from './options.js';
 import { resolveSources } from './resources.js';
 import { kernelJsonText, planKernelSpec, type SpecFile, type SpecPlan } from './spec.js';
-import { KernelSpecExistsError, writeKernelSpec, type StagedFile } from './write.js';
+import { KernelSpecExistsError, checkWritableDestination, writeKernelSpec, type StagedFile } from './write.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -114,6 +114,7 @@ export function installKernelSpec(resolved: ResolvedInstall, context: InstallCon
   const dir = kernelsDir(destination, env);
   const target = join(dir, plan.kernelName);
   if (!values.replace && existsSync(target)) throw new KernelSpecExistsError(target);
+  checkWritableDestination(dir, plan.kernelName);
   const copied = (context.resources ?? resolveSources)(plan.files);
   logger.info(`Installing kernel specification for '${plan.displayName}'`);
   for (const w of plan.warnings) logger.warn(w);

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KernelSpecExistsError, KernelSpecWriteError, writeKernelSpec } from './write.js';
+import { KernelSpecExistsError, KernelSpecWriteError, checkWritableDestination, writeFailureHint, writeKernelSpec } from './write.js';
 
 function kernels(): string {
   return join(mkdtempSync(join(tmpdir(), 'gp-write-')), 'share', 'jupyter', 'kernels');
@@ -64,5 +64,33 @@ describe('writeKernelSpec', () => {
       /Could not install the kernel specification at .*k.*nonexistent/,
     );
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('checkWritableDestination', () => {
+  it('accepts a missing kernels dir under a writable directory, creating nothing', () => {
+    const dir = kernels();
+    expect(() => checkWritableDestination(dir, 'k')).not.toThrow();
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('refuses a prefix under a regular file, saying what to do', () => {
+    const root = mkdtempSync(join(tmpdir(), 'gp-write-'));
+    writeFileSync(join(root, 'file'), '');
+    const dir = join(root, 'file', 'share', 'jupyter', 'kernels');
+    expect(() => checkWritableDestination(dir, 'k')).toThrow(KernelSpecWriteError);
+    expect(() => checkWritableDestination(dir, 'k')).toThrow(/'.*\/file' is not a directory\. A part of that path is a file, not a directory: choose another --prefix\./);
+  });
+
+  it('gives an action for the file-system errors a user can fix', () => {
+    expect(writeFailureHint('EACCES')).toMatch(/--user or --prefix DIR/);
+    expect(writeFailureHint('EPERM')).toBe(writeFailureHint('EACCES'));
+    expect(writeFailureHint('EROFS')).toMatch(/read-only/);
+    expect(writeFailureHint('ENOSPC')).toMatch(/full/);
+    expect(writeFailureHint('EIO')).toBeUndefined();
+    const e = new KernelSpecWriteError('/usr/local/share/jupyter/kernels/k', Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }));
+    expect(e.message).toBe(
+      "Could not install the kernel specification at '/usr/local/share/jupyter/kernels/k': EACCES: permission denied. Run as a user who may write there (root in a Dockerfile RUN step), or install with --user or --prefix DIR.",
+    );
   });
 });

@@ -5,7 +5,7 @@
  * directory is left behind. Staging names contain `~`, which Jupyter's kernel-name rule excludes, so
  * `jupyter kernelspec list` never sees a half-written spec.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GpError } from '@gp/core';
 
@@ -17,12 +17,55 @@ export class KernelSpecExistsError extends GpError {
   }
 }
 
+/** What a user can do about a file-system error code while installing. */
+export function writeFailureHint(code: string | undefined): string | undefined {
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return 'Run as a user who may write there (root in a Dockerfile RUN step), or install with --user or --prefix DIR.';
+    case 'EROFS':
+      return 'The file system is read-only: install with --user or --prefix DIR on a writable one.';
+    case 'ENOTDIR':
+      return 'A part of that path is a file, not a directory: choose another --prefix.';
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'The disk (or quota) is full: free space or install elsewhere with --prefix DIR.';
+    default:
+      return undefined;
+  }
+}
+
 export class KernelSpecWriteError extends GpError {
   constructor(dir: string, cause: unknown) {
-    super('GP_KERNELSPEC_WRITE', `Could not install the kernel specification at '${dir}': ${(cause as Error).message ?? String(cause)}`, {
+    const hint = writeFailureHint((cause as NodeJS.ErrnoException | undefined)?.code);
+    super('GP_KERNELSPEC_WRITE', `Could not install the kernel specification at '${dir}': ${(cause as Error)?.message ?? String(cause)}${hint ? `. ${hint}` : ''}`, {
       cause,
       details: { dir },
     });
+  }
+}
+
+/**
+ * Refuses a destination that cannot be written, before anything is logged or staged: the nearest existing
+ * directory on the way to `kernelsDir` must be a directory this process may write into.
+ */
+export function checkWritableDestination(kernelsDir: string, name: string): void {
+  let existing = kernelsDir;
+  while (!existsSync(existing)) {
+    const parent = dirname(existing);
+    if (parent === existing) break;
+    existing = parent;
+  }
+  const target = join(kernelsDir, name);
+  const fail = (code: string, message: string): never => {
+    throw new KernelSpecWriteError(target, Object.assign(new Error(message), { code }));
+  };
+  if (!statSync(existing).isDirectory()) fail('ENOTDIR', `'${existing}' is not a directory`);
+  try {
+    accessSync(existing, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'EACCES';
+    fail(code, `no permission to write into '${existing}' (${code})`);
   }
 }
 
