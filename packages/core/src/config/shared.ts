@@ -26,7 +26,7 @@ export const authorizedUsersOption = defineOption<string[]>({
     "List of user names against which KERNEL_USERNAME will be compared. Any match (case-sensitive) will allow the kernel's launch, otherwise an HTTP 403 (Forbidden) error will be raised. The set of unauthorized users takes precedence. This option should be used carefully as it can dramatically limit who can launch kernels. To specify multiple names via the CLI, repeat the option or separate names with commas.",
   default: [],
   env: 'GP_AUTHORIZED_USERS',
-  envNote: 'comma-separated',
+  envNote: 'non-bracketed, just comma-separated',
   metavar: '<user>...',
 });
 
@@ -38,7 +38,7 @@ export const unauthorizedUsersOption = defineOption<string[]>({
     "List of user names against which KERNEL_USERNAME will be compared. Any match (case-sensitive) will prevent the kernel's launch and result in an HTTP 403 (Forbidden) error. To specify multiple names via the CLI, repeat the option or separate names with commas.",
   default: ['root'],
   env: 'GP_UNAUTHORIZED_USERS',
-  envNote: 'comma-separated',
+  envNote: 'non-bracketed, just comma-separated',
   metavar: '<user>...',
 });
 

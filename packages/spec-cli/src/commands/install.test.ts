@@ -53,6 +53,11 @@ describe('install help', () => {
     expect(help).not.toContain('Number of ports to try');
     expect(help).toMatch(/--launch-timeout=<Int>\n    Number of seconds to wait/);
     expect(help).toContain('jupyter_k8s_spec_config');
+    // The spec's wording for the user-list env vars (brackets are refused), and the other env vars gp reads.
+    expect(help).toMatch(/\(GP_AUTHORIZED_USERS env var -\s+non-bracketed,\s+just\s+comma-separated\)/);
+    expect(help).toMatch(/\(GP_UNAUTHORIZED_USERS env var -\s+non-bracketed,\s+just\s+comma-separated\)/);
+    expect(help).toMatch(/GP_MIN_PORT_RANGE_SIZE/);
+    expect(help).toMatch(/\(SPARK_HOME env var\)/);
     expect(help.split('\n').every((l) => l.length <= 80 || l.startsWith('    jupyter-k8s-spec'))).toBe(true);
   });
   it('--help-all adds the per-section listing', () => {
