@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, formatJupyterTime, redact } from './logging.js';
+import { createLogger, createMemoryLogger, formatJupyterTime, redact } from './logging.js';
 
 const at = new Date(2023, 1, 16, 10, 39, 37, 538);
 
@@ -45,5 +45,18 @@ describe('createLogger', () => {
   it('logs errors by name, message and code, without their stack', () => {
     const out = redact({ error: Object.assign(new Error('boom'), { code: 'GP_X' }), Authorization: 'token abc', key: 'k' });
     expect(out).toEqual({ error: { name: 'Error', message: 'boom', code: 'GP_X' }, Authorization: '[redacted]', key: '[redacted]' });
+  });
+});
+
+describe('createMemoryLogger', () => {
+  it('keeps redacted records, with child fields, and lets a caller wait for one', async () => {
+    const log = createMemoryLogger();
+    const later = log.waitFor((r) => r.message === 'second');
+    log.info('first', { key: 'secret-value', kernel_id: 'k1' });
+    log.child({ kernel_id: 'k2' }).warn('second', { n: 2 });
+    await expect(later).resolves.toEqual({ level: 'warn', message: 'second', fields: { kernel_id: 'k2', n: 2 } });
+    expect(log.records[0]!.fields.kernel_id).toBe('k1');
+    expect(JSON.stringify(log.records)).not.toContain('secret-value');
+    await expect(log.waitFor((r) => r.message === 'first')).resolves.toMatchObject({ level: 'info' });
   });
 });

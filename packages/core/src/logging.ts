@@ -85,3 +85,41 @@ export const silentLogger: Logger = {
   error: () => {},
   child: () => silentLogger,
 };
+
+export interface LogRecord {
+  level: Exclude<LogLevel, 'critical'>;
+  message: string;
+  fields: LogFields;
+}
+
+/** A `Logger` that keeps its (redacted) records in memory: for tests, and for hosts that show logs elsewhere. */
+export interface MemoryLogger extends Logger {
+  readonly records: LogRecord[];
+  /** Resolves with the first record, past or future, that matches `pred`. */
+  waitFor(pred: (record: LogRecord) => boolean): Promise<LogRecord>;
+}
+
+export function createMemoryLogger(): MemoryLogger {
+  const records: LogRecord[] = [];
+  const waiters: Array<{ pred: (r: LogRecord) => boolean; resolve: (r: LogRecord) => void }> = [];
+  const emitter = (bound: LogFields) => (level: LogRecord['level']) => (message: string, fields: LogFields = {}) => {
+    const record = { level, message, fields: redact({ ...bound, ...fields }) };
+    records.push(record);
+    for (const w of waiters.filter((w) => w.pred(record))) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(record);
+    }
+  };
+  const bind = (bound: LogFields): Logger => {
+    const emit = emitter(bound);
+    return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error'), child: (f) => bind({ ...bound, ...f }) };
+  };
+  return {
+    ...bind({}),
+    records,
+    waitFor(pred) {
+      const found = records.find(pred);
+      return found ? Promise.resolve(found) : new Promise((resolve) => waiters.push({ pred, resolve }));
+    },
+  };
+}

@@ -10,7 +10,8 @@ import {
   sharedResponseListener,
 } from './listener.js';
 import { encodeResponsePayload } from './payload.js';
-import { recordingLogger, sendRaw } from './test-helpers.js';
+import { createMemoryLogger } from '../logging.js';
+import { sendRaw } from './test-helpers.js';
 
 const listeners: ResponseListener[] = [];
 const servers: Server[] = [];
@@ -20,7 +21,7 @@ afterEach(async () => {
 });
 
 async function start(opts: Parameters<typeof ResponseListener.start>[0] = {}) {
-  const logger = recordingLogger();
+  const logger = createMemoryLogger();
   const l = await ResponseListener.start({ ip: '127.0.0.1', port: 0, keyBits: 1024, logger, ...opts });
   listeners.push(l);
   return { l, logger };

@@ -6,13 +6,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CommRequestError, createMemoryLogger, type KernelConnectionInfo, ResponseListener, sendCommRequest } from '@gp/core';
 import { JupyterKernelClient, repoRoot, testPython } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommRequestError } from './errors.js';
-import { sendCommRequest } from './comm.js';
-import { ResponseListener } from './listener.js';
-import { killStartedProcesses, recordingLogger, sendRawForReply, startProcess, type LauncherProcess } from './test-helpers.js';
-import type { KernelConnectionInfo } from './types.js';
+import { killStartedProcesses, sendRawForReply, startProcess, type LauncherProcess } from './process.js';
 
 const launchIpykernel = join(repoRoot, 'packages', 'launcher', 'kernel-launchers', 'python', 'scripts', 'launch_ipykernel.py');
 
@@ -45,7 +42,7 @@ function sleepAndInterruptible(client: JupyterKernelClient): { sleeping: Promise
 }
 
 describe("gp's Python launcher, payload version 2", () => {
-  const logger = recordingLogger();
+  const logger = createMemoryLogger();
   let listener: ResponseListener;
   let proc: LauncherProcess;
   let info: KernelConnectionInfo;

@@ -5,12 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { type KernelConnectionInfo, ResponseListener, sendCommRequest } from '@gp/core';
 import { JupyterKernelClient, repoRoot, testPython } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendCommRequest } from './comm.js';
-import { ResponseListener } from './listener.js';
-import { killStartedProcesses, startProcess, type LauncherProcess } from './test-helpers.js';
-import type { KernelConnectionInfo } from './types.js';
+import { killStartedProcesses, startProcess, type LauncherProcess } from './process.js';
 
 const launchIRkernel = join(repoRoot, 'packages', 'launcher', 'kernel-launchers', 'R', 'scripts', 'launch_IRkernel.py');
 

@@ -8,17 +8,15 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createMemoryLogger, type KernelConnectionInfo, ResponseListener, sendCommRequest } from '@gp/core';
 import { JupyterKernelClient, testPython } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendCommRequest } from './comm.js';
-import { ResponseListener } from './listener.js';
-import { killStartedProcesses, recordingLogger, startProcess, waitForOutput, type LauncherProcess } from './test-helpers.js';
-import type { KernelConnectionInfo } from './types.js';
+import { killStartedProcesses, startProcess, waitForOutput, type LauncherProcess } from './process.js';
 
 describe("the reference launcher (gateway_provisioners' launch_ipykernel.py)", () => {
   const dir = mkdtempSync(join(tmpdir(), 'gp-ref-launcher-'));
   const kernelId = randomUUID();
-  const logger = recordingLogger();
+  const logger = createMemoryLogger();
   let listener: ResponseListener;
   let launcher: LauncherProcess;
   let info: KernelConnectionInfo;

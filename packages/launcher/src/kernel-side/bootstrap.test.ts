@@ -6,11 +6,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ResponseListener, sendCommRequest } from '@gp/core';
 import { JupyterKernelClient, repoRoot, testPython } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendCommRequest } from './comm.js';
-import { ResponseListener } from './listener.js';
-import { killStartedProcesses, startProcess } from './test-helpers.js';
+import { killStartedProcesses, startProcess } from './process.js';
 
 const launchers = join(repoRoot, 'packages', 'launcher', 'kernel-launchers');
 const bootstrapInTree = join(launchers, 'bootstrap', 'bootstrap-kernel.sh');
