@@ -3,19 +3,18 @@
  * the kernel must behave as with `none` (a warning, no placeholders, no Spark signal handling), and an
  * interrupt must stop the running cell instead of ending the kernel.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { ResponseListener, sendCommRequest, type KernelConnectionInfo } from '@gp/core';
 import { JupyterKernelClient, repoRoot, testPython } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killStartedProcesses, startProcess, type LauncherProcess } from './process.js';
 
 const launchIpykernel = join(repoRoot, 'packages', 'launcher', 'kernel-launchers', 'python', 'scripts', 'launch_ipykernel.py');
 
 describe.each(['lazy', 'eager'])("gp's Python launcher, --spark-context-initialization-mode %s without pyspark", (mode) => {
   let listener: ResponseListener;
-  let launcher: ChildProcess;
-  let output = '';
+  let launcher: LauncherProcess;
   let info: KernelConnectionInfo;
   let client: JupyterKernelClient;
 
@@ -23,36 +22,25 @@ describe.each(['lazy', 'eager'])("gp's Python launcher, --spark-context-initiali
     listener = await ResponseListener.start({ ip: '127.0.0.1', port: 0 });
     const kernelId = randomUUID();
     const registration = await listener.register(kernelId);
-    launcher = spawn(
+    launcher = startProcess(
       testPython(),
       [launchIpykernel, '--kernel-id', kernelId, '--response-address', registration.responseAddress,
         '--public-key', registration.publicKey, '--port-range', '0..0', '--spark-context-initialization-mode', mode],
       // The venv has no pyspark; PYTHONNOUSERSITE keeps a user-site pyspark out too.
-      { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONNOUSERSITE: '1' } },
+      { PYTHONNOUSERSITE: '1' },
     );
-    launcher.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    launcher.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    const exited = new Promise<never>((_, reject) =>
-      launcher.once('exit', (code) => reject(new Error(`launcher exited (${code}) before sending its connection info:\n${output}`))),
-    );
-    info = await Promise.race([registration.connectionInfo, exited]);
+    info = await launcher.unlessExited(registration.connectionInfo);
     client = await JupyterKernelClient.connect(info, { timeoutMs: 60_000 });
   }, 120_000);
 
   afterAll(async () => {
     client?.close();
-    if (launcher?.pid !== undefined && launcher.exitCode === null) {
-      try {
-        process.kill(-launcher.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    killStartedProcesses();
     await listener?.close();
   });
 
   it('warns that no Spark session is created and defines no spark placeholders', async () => {
-    expect(output).toMatch(/pyspark is not installed/);
+    expect(launcher.output()).toMatch(/pyspark is not installed/);
     await expect(client.execute("'spark' in dir(), 'sc' in dir()")).resolves.toMatchObject({ status: 'ok', result: '(False, False)' });
   });
 
@@ -71,6 +59,6 @@ describe.each(['lazy', 'eager'])("gp's Python launcher, --spark-context-initiali
     ).resolves.toMatchObject({ delivered: true });
     expect((await running).error?.ename).toBe('KeyboardInterrupt');
     await expect(client.execute('1+1')).resolves.toMatchObject({ status: 'ok', result: '2' });
-    expect(launcher.exitCode).toBeNull();
+    expect(launcher.child.exitCode).toBeNull();
   }, 60_000);
 });
