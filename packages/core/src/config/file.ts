@@ -47,14 +47,18 @@ export function jupyterConfigDir(env: Readonly<Record<string, string | undefined
 }
 
 /**
- * The directories searched for a default config file, in order: `JUPYTER_CONFIG_DIR` (or `~/.jupyter`),
- * the entries of `JUPYTER_CONFIG_PATH`, then `/usr/local/etc/jupyter` and `/etc/jupyter`.
+ * The directories searched for a default config file, in Jupyter's order (`jupyter --paths`, config):
+ * `JUPYTER_CONFIG_DIR` (or `~/.jupyter`), the entries of `JUPYTER_CONFIG_PATH`, the active Python
+ * environment's `<prefix>/etc/jupyter` (`VIRTUAL_ENV`, else `CONDA_PREFIX`), then `/usr/local/etc/jupyter` and
+ * `/etc/jupyter`. Duplicates are searched once.
  */
 export function configSearchPath(env: Readonly<Record<string, string | undefined>> = process.env, home: string = homedir()): string[] {
   const dirs = [jupyterConfigDir(env, home)];
   for (const d of (env.JUPYTER_CONFIG_PATH ?? '').split(process.platform === 'win32' ? ';' : ':')) if (d) dirs.push(d);
+  const prefix = env.VIRTUAL_ENV || env.CONDA_PREFIX;
+  if (prefix) dirs.push(join(prefix, 'etc', 'jupyter'));
   if (process.platform !== 'win32') dirs.push('/usr/local/etc/jupyter', '/etc/jupyter');
-  return dirs;
+  return [...new Set(dirs)];
 }
 
 /**

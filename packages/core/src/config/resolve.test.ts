@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
-import { findDefaultConfigFile, loadConfigFile } from './file.js';
+import { configSearchPath, findDefaultConfigFile, loadConfigFile } from './file.js';
 import { defineOption, defineOptions } from './options.js';
 import { resolveConfig } from './resolve.js';
 import { authorizedUsersOption, launchTimeoutOption, logLevelOption, portRangeOption } from './shared.js';
@@ -119,5 +119,21 @@ describe('config files', () => {
     expect(findDefaultConfigFile('jupyter_k8s_spec_config', { JUPYTER_CONFIG_DIR: cfg }, '/nonexistent')).toBe(
       join(cfg, 'jupyter_k8s_spec_config.yaml'),
     );
+  });
+});
+
+describe('configSearchPath', () => {
+  it("searches Jupyter's config path: user dir, JUPYTER_CONFIG_PATH, the active environment's etc/jupyter, system dirs", () => {
+    const dirs = configSearchPath({ JUPYTER_CONFIG_DIR: '/u/cfg', JUPYTER_CONFIG_PATH: '/a:/b', VIRTUAL_ENV: '/venv', CONDA_PREFIX: '/conda' }, '/home/u');
+    expect(dirs.slice(0, 4)).toEqual(['/u/cfg', '/a', '/b', '/venv/etc/jupyter']);
+    expect(configSearchPath({ CONDA_PREFIX: '/conda' }, '/home/u').slice(0, 2)).toEqual(['/home/u/.jupyter', '/conda/etc/jupyter']);
+    expect(configSearchPath({ JUPYTER_CONFIG_DIR: '/etc/jupyter' }, '/home/u').filter((d) => d === '/etc/jupyter')).toHaveLength(1);
+  });
+  it('finds a default config file installed into a virtual environment', () => {
+    const venv = mkdtempSync(join(tmpdir(), 'gp-venv-'));
+    mkdirSync(join(venv, 'etc', 'jupyter'), { recursive: true });
+    writeFileSync(join(venv, 'etc', 'jupyter', 'jupyter_k8s_spec_config.json'), '{"spark": true}');
+    const env = { JUPYTER_CONFIG_DIR: join(venv, 'nothing-here'), VIRTUAL_ENV: venv };
+    expect(findDefaultConfigFile('jupyter_k8s_spec_config', env, '/nonexistent')).toBe(join(venv, 'etc', 'jupyter', 'jupyter_k8s_spec_config.json'));
   });
 });

@@ -38,7 +38,7 @@ export function installHelp(all: boolean): string {
       parents: PARENTS,
       examples: INSTALL_EXAMPLES,
       epilog: [
-        'Configuration: every option above can also come from a config file (JSON or YAML, flat {"port_range": "40000..41000"} or by section {"BaseSpecApp": {"port_range": "40000..41000"}}) and, where named, from its environment variable. Precedence, lowest to highest: built-in default < config file < environment variable < command-line flag. The config file is --config FILE, else GP_CONFIG, else the first jupyter_k8s_spec_config.json/.yaml/.yml found in JUPYTER_CONFIG_DIR (default ~/.jupyter), JUPYTER_CONFIG_PATH, /usr/local/etc/jupyter, /etc/jupyter.',
+        'Configuration: every option above can also come from a config file (JSON or YAML, flat {"port_range": "40000..41000"} or by section {"BaseSpecApp": {"port_range": "40000..41000"}}) and, where named, from its environment variable. Precedence, lowest to highest: built-in default < config file < environment variable < command-line flag. The config file is --config FILE, else GP_CONFIG, else the first jupyter_k8s_spec_config.json/.yaml/.yml found in JUPYTER_CONFIG_DIR (default ~/.jupyter), JUPYTER_CONFIG_PATH, the etc/jupyter of the active environment (VIRTUAL_ENV or CONDA_PREFIX), /usr/local/etc/jupyter, /etc/jupyter.',
       ],
     },
     all,

@@ -113,7 +113,7 @@ export const installOptionDefs = {
     kind: 'string',
     section: 'JupyterApp',
     flag: 'config',
-    help: `Full path of a config file (JSON or YAML). Without it, ${CONFIG_BASENAME}.json, .yaml or .yml is read from the first Jupyter config directory that has one: JUPYTER_CONFIG_DIR (default ~/.jupyter), JUPYTER_CONFIG_PATH, /usr/local/etc/jupyter, /etc/jupyter.`,
+    help: `Full path of a config file (JSON or YAML). Without it, ${CONFIG_BASENAME}.json, .yaml or .yml is read from the first Jupyter config directory that has one: JUPYTER_CONFIG_DIR (default ~/.jupyter), JUPYTER_CONFIG_PATH, the etc/jupyter of the active environment (VIRTUAL_ENV or CONDA_PREFIX), /usr/local/etc/jupyter, /etc/jupyter.`,
     default: '',
     env: 'GP_CONFIG',
   }),
