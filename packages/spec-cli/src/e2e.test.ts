@@ -361,6 +361,12 @@ writeFileSync(a[a.indexOf('--spark-opts-out') + 1], '--conf spark.kubernetes.dri
     const pod = readFileSync(tpl, 'utf8');
     expect(pod).toMatch(/kind: Pod/);
     expect(pod).toContain('img:1');
+    // The spec's labels reach the driver and executor pods through the template (kernel.json's SPARK_OPTS sets
+    // no competing `app` label).
+    expect(pod).toMatch(/\n\s+app: "?gateway-provisioners"?\n/);
+    expect(pod).toMatch(/\n\s+kernel_id: "?8e1c2d3a-0000-4000-8000-000000000001"?\n/);
+    const sparkOpts = JSON.parse(readFileSync(join(dir, 'kernel.json'), 'utf8')).env.SPARK_OPTS as string;
+    expect(sparkOpts).not.toMatch(/label\.app=/);
     const submit = readFileSync(join(root, 'submit-args.txt'), 'utf8').trimEnd().split('\n');
     expect(submit).toContain('spark.kubernetes.namespace=default');
     expect(submit).toContain(`spark.kubernetes.driver.podTemplateFile=${tpl}`);

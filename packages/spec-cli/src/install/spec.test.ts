@@ -83,6 +83,11 @@ describe('decision table', () => {
     expect(j.env.SPARK_HOME).toBe('/opt/spark');
     expect(j.env.SPARK_OPTS).toMatch(/^--master k8s:\/\/https:\/\/\$\{KUBERNETES_SERVICE_HOST\}:\$\{KUBERNETES_SERVICE_PORT\} --deploy-mode cluster --name \$\{KERNEL_USERNAME\}-\$\{KERNEL_ID\} /);
     expect(j.env.SPARK_OPTS).toMatch(/--conf spark\.kubernetes\.pyspark\.pythonVersion=3 --conf a=b \$\{KERNEL_EXTRA_SPARK_OPTS\}$/);
+    // The spec's labels: kernel_id and component (kernel/worker) here; `app` comes from the pod template and
+    // must not be overridden (the reference's app=kubernetes-kernel-provider would).
+    expect(j.env.SPARK_OPTS).toContain('--conf spark.kubernetes.driver.label.kernel_id=${KERNEL_ID} --conf spark.kubernetes.driver.label.component=kernel');
+    expect(j.env.SPARK_OPTS).toContain('--conf spark.kubernetes.executor.label.kernel_id=${KERNEL_ID} --conf spark.kubernetes.executor.label.component=worker');
+    expect(j.env.SPARK_OPTS).not.toMatch(/label\.app=/);
     expect(j.metadata.debugger).toBe(true);
     expect(j.metadata.kernel_provisioner).toEqual({
       provisioner_name: 'kubernetes-provisioner',

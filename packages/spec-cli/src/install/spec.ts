@@ -45,11 +45,12 @@ export class InvalidCombinationError extends ConfigError {}
 
 export type OptionSources = Partial<Record<keyof InstallValues, ValueSource>>;
 
+// No `app` label here: the reference's `app=kubernetes-kernel-provider` would override the pod template's
+// `app` (GP_APP_NAME, default gateway-provisioners), and the spec promises driver and executor pods the same
+// three labels as kernel pods (`app=gateway-provisioners`, `kernel_id`, `component` kernel/worker).
 const SPARK_LABELS = [
-  '--conf spark.kubernetes.driver.label.app=kubernetes-kernel-provider',
   '--conf spark.kubernetes.driver.label.kernel_id=${KERNEL_ID}',
   '--conf spark.kubernetes.driver.label.component=kernel',
-  '--conf spark.kubernetes.executor.label.app=kubernetes-kernel-provider',
   '--conf spark.kubernetes.executor.label.kernel_id=${KERNEL_ID}',
   '--conf spark.kubernetes.executor.label.component=worker',
   '--conf spark.kubernetes.driver.container.image=${KERNEL_IMAGE}',
