@@ -104,6 +104,20 @@ describe('ResponseListener', () => {
     expect(l.waiting).toEqual(['k1']);
   });
 
+  it.each([0, 3])('hands each registration its own key with a spare pool of %i, and refills the pool', async (keyPoolSize) => {
+    const { l } = await start({ keyPoolSize });
+    expect(l.spareKeyPairCount).toBe(keyPoolSize);
+    const registrations = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((id) => l.register(id)));
+    expect(new Set(registrations.map((r) => r.publicKey)).size).toBe(5);
+    expect(l.spareKeyPairCount).toBe(keyPoolSize);
+    for (const r of registrations) {
+      await sendRaw(l.responseAddress, encodeResponsePayload(info(r.kernelId), r.publicKey, { version: 1, kernelId: r.kernelId }));
+      await expect(r.connectionInfo).resolves.toMatchObject({ kernel_id: r.kernelId });
+    }
+    await l.close();
+    expect(l.spareKeyPairCount).toBe(0);
+  });
+
   it('delivers version 2 and refuses version 1 when version 2 is required', async () => {
     const { l, logger } = await start({ minVersion: 2 });
     const reg = await l.register('k1');
@@ -209,12 +223,13 @@ describe('responseListenerOptionsFromEnv', () => {
         GP_PROHIBITED_LOCAL_IPS: '10\\..*, 192\\.168\\..*',
         GP_RESPONSE_ALLOW_LEGACY: 'false',
         GP_RESPONSE_MIN_VERSION: '2',
+        GP_RESPONSE_KEY_POOL: '4',
       },
       { port: 0 },
     );
     expect(opts).toEqual({
       ip: '10.1.2.3', port: 0, portRetries: 3, addrAny: true,
-      prohibitedLocalIps: ['10\\..*', '192\\.168\\..*'], allowLegacyV0: false, minVersion: 2,
+      prohibitedLocalIps: ['10\\..*', '192\\.168\\..*'], allowLegacyV0: false, minVersion: 2, keyPoolSize: 4,
     });
     expect(responseListenerOptionsFromEnv({})).toEqual({});
   });
@@ -224,6 +239,7 @@ describe('responseListenerOptionsFromEnv', () => {
     ['GP_RESPONSE_PORT', '70000'],
     ['GP_RESPONSE_ADDR_ANY', 'maybe'],
     ['GP_RESPONSE_MIN_VERSION', '3'],
+    ['GP_RESPONSE_KEY_POOL', '-1'],
     ['GP_PROHIBITED_LOCAL_IPS', '(unclosed'],
   ])('rejects %s=%s with a ConfigError naming the variable', (name, value) => {
     let err: unknown;

@@ -23,6 +23,7 @@ import type { KernelConnectionInfo } from './types.js';
 export const DEFAULT_RESPONSE_PORT = 8877;
 export const DEFAULT_RESPONSE_PORT_RETRIES = 10;
 export const DEFAULT_RESPONSE_READ_TIMEOUT_MS = 10_000;
+export const DEFAULT_RESPONSE_KEY_POOL_SIZE = 2;
 
 export interface ResponseListenerOptions {
   /** Address to bind and advertise. Default: first non-loopback IPv4 not prohibited, else 127.0.0.1. */
@@ -45,6 +46,12 @@ export interface ResponseListenerOptions {
   minVersion?: 1 | 2;
   /** RSA modulus size of the per-kernel keys. Default 2048. */
   keyBits?: number;
+  /**
+   * Key pairs generated ahead of time, in the background, so a launch does not wait for RSA key generation
+   * (hundreds of milliseconds for 2048 bits). Each key still serves exactly one registration. 0 disables.
+   * Default 2.
+   */
+  keyPoolSize?: number;
   logger?: Logger;
 }
 
@@ -67,7 +74,7 @@ function parseInteger(name: string, value: string, min: number, max: number): nu
  * Reads the listener's options from environment variables (`GP_RESPONSE_IP`, `GP_RESPONSE_PORT`,
  * `GP_RESPONSE_PORT_RETRIES`, `GP_RESPONSE_ADDR_ANY`, `GP_PROHIBITED_LOCAL_IPS`, and gp's
  * `GP_RESPONSE_ALLOW_LEGACY`, `GP_RESPONSE_MIN_VERSION`, `GP_RESPONSE_MAX_BYTES`,
- * `GP_RESPONSE_READ_TIMEOUT`). `overrides` win over the environment. Throws `ConfigError`.
+ * `GP_RESPONSE_READ_TIMEOUT`, `GP_RESPONSE_KEY_POOL`). `overrides` win over the environment. Throws `ConfigError`.
  */
 export function responseListenerOptionsFromEnv(
   env: Record<string, string | undefined> = process.env,
@@ -99,6 +106,9 @@ export function responseListenerOptionsFromEnv(
   }
   if (env.GP_RESPONSE_MAX_BYTES !== undefined) {
     out.maxPayloadBytes = parseInteger('GP_RESPONSE_MAX_BYTES', env.GP_RESPONSE_MAX_BYTES, 1024, 16 * 1024 * 1024);
+  }
+  if (env.GP_RESPONSE_KEY_POOL !== undefined) {
+    out.keyPoolSize = parseInteger('GP_RESPONSE_KEY_POOL', env.GP_RESPONSE_KEY_POOL, 0, 64);
   }
   if (env.GP_RESPONSE_READ_TIMEOUT !== undefined) {
     // Seconds, like GP_SOCKET_TIMEOUT and friends.
@@ -168,6 +178,8 @@ export class ResponseListener {
   private readonly logger: Logger;
   private readonly decodeOptions: DecodeOptions;
   private readonly readTimeoutMs: number;
+  /** Fresh key pairs being generated or ready, each handed to one registration only. */
+  private readonly spareKeyPairs: Array<Promise<ResponseKeyPair>> = [];
   private closed = false;
 
   private constructor(
@@ -185,6 +197,25 @@ export class ResponseListener {
     this.readTimeoutMs = options.readTimeoutMs ?? DEFAULT_RESPONSE_READ_TIMEOUT_MS;
     server.on('connection', (socket) => this.onConnection(socket));
     server.on('error', (err) => this.logger.error('Response listener error', { error: err }));
+    this.refillKeyPairs();
+  }
+
+  private generateKeyPair(): Promise<ResponseKeyPair> {
+    const keyPair = createResponseKeyPair(this.options.keyBits ?? DEFAULT_RESPONSE_KEY_BITS);
+    keyPair.catch(() => {}); // a spare may never be taken; its failure surfaces when it is
+    return keyPair;
+  }
+
+  private refillKeyPairs(): void {
+    const size = this.options.keyPoolSize ?? DEFAULT_RESPONSE_KEY_POOL_SIZE;
+    while (!this.closed && this.spareKeyPairs.length < size) this.spareKeyPairs.push(this.generateKeyPair());
+  }
+
+  /** A never-used key pair: a spare if one is there (then another is started), else a new one. */
+  private nextKeyPair(): Promise<ResponseKeyPair> {
+    const keyPair = this.spareKeyPairs.shift() ?? this.generateKeyPair();
+    this.refillKeyPairs();
+    return keyPair;
   }
 
   /** Binds the listener (trying further ports when one is in use). Throws `ResponseListenerError`. */
@@ -239,6 +270,11 @@ export class ResponseListener {
     return this.closed;
   }
 
+  /** Spare key pairs generated or being generated ahead of registrations. */
+  get spareKeyPairCount(): number {
+    return this.spareKeyPairs.length;
+  }
+
   /** Kernel ids currently waiting for their connection information. */
   get waiting(): string[] {
     return [...this.pending.keys()];
@@ -252,7 +288,7 @@ export class ResponseListener {
     if (this.closed) throw new ResponseWaitError(kernelId, 'closed');
     const { signal } = options;
     if (signal?.aborted) throw new ResponseWaitError(kernelId, 'aborted');
-    const keyPair = await createResponseKeyPair(this.options.keyBits ?? DEFAULT_RESPONSE_KEY_BITS);
+    const keyPair = await this.nextKeyPair();
     if (this.closed) throw new ResponseWaitError(kernelId, 'closed');
     if (signal?.aborted) throw new ResponseWaitError(kernelId, 'aborted');
 
@@ -295,6 +331,7 @@ export class ResponseListener {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.spareKeyPairs.length = 0;
     for (const entry of [...this.pending.values()]) entry.reject(new ResponseWaitError(entry.kernelId, 'closed'));
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
