@@ -197,6 +197,28 @@ export class JupyterKernelClient {
     return (await this.request(this.shell, 'kernel_info_request', {}, timeoutMs)).content;
   }
 
+  /**
+   * Starts a cell that prints `sleeping` and then blocks for a minute (Python, or R), for interrupt tests:
+   * `sleeping` resolves once the cell is really running, `result` when the kernel is idle again.
+   */
+  startSleepingCell(language: 'python' | 'R' = 'python', timeoutMs = 55_000): { sleeping: Promise<void>; result: Promise<ExecuteResult> } {
+    const code =
+      language === 'R'
+        ? 'cat("sleeping\\n"); flush(stdout()); Sys.sleep(60); "finished"'
+        : 'import time\nprint("sleeping", flush=True)\ntime.sleep(60)';
+    let started!: () => void;
+    const sleeping = new Promise<void>((resolve) => (started = resolve));
+    const result = this.execute(code, {
+      timeoutMs,
+      onMessage: (m) => {
+        if (m.header.msg_type === 'stream' && String((m.content as { text?: string }).text).includes('sleeping')) started();
+      },
+    });
+    // A cell that fails before printing must not leave `sleeping` pending forever.
+    void result.then(started, started);
+    return { sleeping, result };
+  }
+
   /** Runs code and collects its outputs until the kernel is idle again. */
   async execute(
     code: string,

@@ -29,18 +29,6 @@ async function launch(
   return { proc, info };
 }
 
-function sleepAndInterruptible(client: JupyterKernelClient): { sleeping: Promise<void>; running: ReturnType<JupyterKernelClient['execute']> } {
-  let started!: () => void;
-  const sleeping = new Promise<void>((r) => (started = r));
-  const running = client.execute('import time\nprint("sleeping", flush=True)\ntime.sleep(60)', {
-    timeoutMs: 50_000,
-    onMessage: (m) => {
-      if (m.header.msg_type === 'stream' && String((m.content as { text?: string }).text).includes('sleeping')) started();
-    },
-  });
-  return { sleeping, running };
-}
-
 describe("gp's Python launcher, payload version 2", () => {
   const logger = createMemoryLogger();
   let listener: ResponseListener;
@@ -87,7 +75,7 @@ describe("gp's Python launcher, payload version 2", () => {
   });
 
   it('is interrupted by an authenticated comm request', async () => {
-    const { sleeping, running } = sleepAndInterruptible(client);
+    const { sleeping, result: running } = client.startSleepingCell();
     await sleeping;
     await expect(
       sendCommRequest({ host: '127.0.0.1', port: info.comm_port! }, { signum: 2 }, { secret: info.comm_secret! }),
@@ -221,7 +209,7 @@ describe("gp's Python launcher, Spark initialization (with a stand-in pyspark)",
   });
 
   it('cancels Spark jobs when the kernel is interrupted', async () => {
-    const { sleeping, running } = sleepAndInterruptible(client);
+    const { sleeping, result: running } = client.startSleepingCell();
     await sleeping;
     await sendCommRequest({ host: '127.0.0.1', port: info.comm_port! }, { signum: 2 }, { secret: info.comm_secret! });
     expect((await running).error?.ename).toBe('KeyboardInterrupt');

@@ -50,14 +50,7 @@ describe("gp's R launcher (IRkernel)", () => {
   });
 
   it('is interrupted through the authenticated comm port', async () => {
-    let started!: () => void;
-    const sleeping = new Promise<void>((r) => (started = r));
-    const running = client.execute('cat("sleeping\\n"); flush(stdout()); Sys.sleep(60); "finished"', {
-      timeoutMs: 50_000,
-      onMessage: (m) => {
-        if (m.header.msg_type === 'stream' && String((m.content as { text?: string }).text).includes('sleeping')) started();
-      },
-    });
+    const { sleeping, result: running } = client.startSleepingCell('R');
     await sleeping;
     await sendCommRequest({ host: '127.0.0.1', port: info.comm_port! }, { signum: 2 }, { secret: info.comm_secret! });
     const result = await running;

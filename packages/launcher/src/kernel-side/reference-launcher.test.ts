@@ -70,14 +70,7 @@ describe("the reference launcher (gateway_provisioners' launch_ipykernel.py)", (
   });
 
   it('is interrupted through the comm port', async () => {
-    let started!: () => void;
-    const sleeping = new Promise<void>((r) => (started = r));
-    const running = client.execute('import time\nprint("sleeping", flush=True)\ntime.sleep(60)', {
-      timeoutMs: 50_000,
-      onMessage: (m) => {
-        if (m.header.msg_type === 'stream' && String((m.content as { text?: string }).text).includes('sleeping')) started();
-      },
-    });
+    const { sleeping, result: running } = client.startSleepingCell();
     await sleeping;
     await expect(sendCommRequest({ host: '127.0.0.1', port: info.comm_port! }, { signum: 2 })).resolves.toMatchObject({ delivered: true });
     const result = await running;

@@ -45,14 +45,7 @@ describe.each(['lazy', 'eager'])("gp's Python launcher, --spark-context-initiali
   });
 
   it('is interrupted by a comm interrupt: the cell ends with KeyboardInterrupt and the kernel lives on', async () => {
-    let started!: () => void;
-    const sleeping = new Promise<void>((resolve) => (started = resolve));
-    const running = client.execute('import time\nprint("sleeping", flush=True)\ntime.sleep(60)', {
-      timeoutMs: 50_000,
-      onMessage: (m) => {
-        if (m.header.msg_type === 'stream' && String((m.content as { text?: string }).text).includes('sleeping')) started();
-      },
-    });
+    const { sleeping, result: running } = client.startSleepingCell();
     await sleeping;
     await expect(
       sendCommRequest({ host: '127.0.0.1', port: info.comm_port! }, { signum: 2 }, { secret: info.comm_secret! }),

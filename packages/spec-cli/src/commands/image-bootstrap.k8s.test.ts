@@ -78,14 +78,7 @@ describe('a kernel image bootstrapped by k8s-spec image-bootstrap install', () =
     client = await JupyterKernelClient.connect(info, { timeoutMs: 60_000 });
     await expect(client.execute('1+1')).resolves.toMatchObject({ status: 'ok', result: '2' });
 
-    let started!: () => void;
-    const sleeping = new Promise<void>((resolve) => (started = resolve));
-    const running = client.execute('import time\nprint("sleeping", flush=True)\ntime.sleep(60)', {
-      timeoutMs: 55_000,
-      onMessage: (m) => {
-        if (m.header.msg_type === 'stream' && String((m.content as { text?: string }).text).includes('sleeping')) started();
-      },
-    });
+    const { sleeping, result: running } = client.startSleepingCell();
     await sleeping;
     await expect(prov.interrupt()).resolves.toBe(true);
     expect((await running).error?.ename).toBe('KeyboardInterrupt');
