@@ -113,18 +113,10 @@ async function connect(info: KernelConnectionInfo): Promise<JupyterKernelClient>
 
 /** Runs `time.sleep(60)`, interrupts it through the provisioner once it runs, and expects a KeyboardInterrupt. */
 async function expectInterrupt(client: JupyterKernelClient, interrupt: () => Promise<boolean>): Promise<void> {
-  let started!: () => void;
-  const sleeping = new Promise<void>((resolve) => (started = resolve));
-  const running = client.execute('import time\nprint("sleeping", flush=True)\ntime.sleep(60)', {
-    timeoutMs: 55_000,
-    onMessage: (m) => {
-      if (m.header.msg_type === 'stream' && String((m.content as { text?: string }).text).includes('sleeping')) started();
-    },
-  });
+  const { sleeping, result } = client.startSleepingCell();
   await sleeping;
   await expect(interrupt()).resolves.toBe(true);
-  const result = await running;
-  expect(result.error?.ename).toBe('KeyboardInterrupt');
+  expect((await result).error?.ename).toBe('KeyboardInterrupt');
 }
 
 async function isGone(path: string): Promise<boolean> {
