@@ -1,27 +1,31 @@
 /**
- * The host settings the launcher reads from its environment (`GP_*`), in one place so they can move onto
- * `@gp/core`'s option definitions when those land. Every parser fails closed: a value that cannot be read
- * is a ConfigError, never silently the default.
+ * The host settings the launcher reads from its environment (`GP_*`). They resolve through `@gp/core`'s option
+ * machinery (`resolveConfig`): the provisioner settings the spec CLI also knows (user lists, port range, launch
+ * timeout, images) use core's shared definitions, so `k8s-spec install` and the launcher read a variable the
+ * same way; the launcher-only settings are defined here with core's validators. Every value fails closed: one
+ * that cannot be read is a ConfigError naming the variable, never silently the default. An empty variable
+ * counts as unset (core's rule), so `GP_UNAUTHORIZED_USERS=""` keeps refusing `root`.
  */
 import { isLabelValue } from './names.js';
-import { ConfigError, parseBoolean as coreParseBoolean, parsePortRange as coreParsePortRange, parseUserList, type PortRange } from '@gp/core';
+import {
+  ConfigError,
+  authorizedUsersOption,
+  defineOption,
+  defineOptions,
+  executorImageNameOption,
+  imageNameOption,
+  launchTimeoutOption,
+  minPortRangeSize,
+  portRangeOption,
+  resolveConfig,
+  unauthorizedUsersOption,
+  type OptionKind,
+  type ParseContext,
+  type PortRange,
+} from '@gp/core';
 
 export type Env = Record<string, string | undefined>;
-
-/** A boolean env setting (core's words: true/false, yes/no, 1/0, on/off); unset or empty gives the default. */
-export function parseBoolean(name: string, value: string | undefined, fallback: boolean): boolean {
-  if (value === undefined || value.trim() === '') return fallback;
-  return coreParseBoolean(value, name, { kind: 'env', name });
-}
-
-/** Comma-separated list (the reference's `GP_AUTHORIZED_USERS` form); blanks dropped. */
-export function parseList(value: string | undefined): string[] {
-  if (value === undefined) return [];
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-}
+export type { PortRange };
 
 const ID_RE = /^\d{1,10}$/;
 
@@ -38,7 +42,11 @@ export function parseId(name: string, value: string, source: 'env' | 'request' =
 /** A list of numeric ids, e.g. GP_PROHIBITED_UIDS=0,65534. Any unreadable entry refuses the whole list (fail closed). */
 export function parseIdList(name: string, value: string | undefined, fallback: number[]): number[] {
   if (value === undefined) return fallback;
-  return parseList(value).map((entry) => {
+  const entries = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  return entries.map((entry) => {
     try {
       return parseId(name, entry, 'env');
     } catch {
@@ -47,12 +55,74 @@ export function parseIdList(name: string, value: string | undefined, fallback: n
   });
 }
 
-export type { PortRange };
+/** The section of the launcher-only host settings (the reference's KubernetesProvisioner module globals). */
+const HOST_SECTION = 'KubernetesProvisioner';
 
-/** `LOWER..UPPER` (size >= 1000) or `0..0`, by core's shared validator. */
-export function parsePortRange(value: string, option = '--port-range'): PortRange {
-  return coreParsePortRange(value, { option, source: { kind: 'flag', name: option.replace(/^--/, '') } });
+/** A name-like setting: trimmed, not blank. */
+function parseName(raw: unknown, ctx: ParseContext): string {
+  const name = typeof raw === 'string' ? raw.trim() : '';
+  if (name === '') throw new ConfigError(ctx.option, ctx.source, raw, 'a non-empty name');
+  return name;
 }
+
+function parseAppName(raw: unknown, ctx: ParseContext): string {
+  const name = parseName(raw, ctx);
+  if (!isLabelValue(name)) {
+    throw new ConfigError(ctx.option, ctx.source, raw, 'a label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit');
+  }
+  return name;
+}
+
+function parseIds(raw: unknown, ctx: ParseContext): number[] {
+  const variable = ctx.source.kind === 'env' ? ctx.source.name : ctx.option;
+  return parseIdList(variable, typeof raw === 'string' ? raw : String(raw), []);
+}
+
+/** A launcher-only host setting: one env var, no command-line flag; messages name the variable. */
+function hostOption<T>(env: string, kind: OptionKind, fallback: T, help: string, parse?: (raw: unknown, ctx: ParseContext) => T) {
+  return defineOption<T>({
+    name: env.replace(/^GP_/, '').toLowerCase(),
+    kind,
+    section: HOST_SECTION,
+    help,
+    default: fallback,
+    env,
+    flag: false,
+    ...(parse ? { parse } : {}),
+  });
+}
+
+/**
+ * The launch timeout as the host env gives it: core's definition (`GP_LAUNCH_TIMEOUT`, then the host's
+ * `KERNEL_LAUNCH_TIMEOUT`), and last the `GP_KERNEL_LAUNCH_TIMEOUT` that the reference's Helm chart and env docs
+ * set but its code never reads (facts §6.2): gp honours it rather than silently ignoring it.
+ */
+export const HELM_LAUNCH_TIMEOUT_ENV = 'GP_KERNEL_LAUNCH_TIMEOUT';
+const hostLaunchTimeoutOption = Object.freeze({ ...launchTimeoutOption, env: [...launchTimeoutOption.env, HELM_LAUNCH_TIMEOUT_ENV] });
+
+/** Every host setting, by option name. */
+export const HOST_OPTIONS = defineOptions({
+  shared_namespace: hostOption('GP_SHARED_NAMESPACE', 'bool', true, 'Launch every kernel in GP_NAMESPACE (true) or in its own namespace (false).'),
+  namespace: hostOption('GP_NAMESPACE', 'string', 'default', 'The shared namespace.', parseName),
+  allow_client_namespace: hostOption('GP_ALLOW_CLIENT_NAMESPACE', 'bool', false, 'In shared mode, let a request name another namespace (KERNEL_NAMESPACE).'),
+  kernel_cluster_role: hostOption('GP_KERNEL_CLUSTER_ROLE', 'string', 'kernel-controller', 'The ClusterRole bound to the kernel in automatic namespaces.', parseName),
+  default_kernel_service_account_name: hostOption('GP_DEFAULT_KERNEL_SERVICE_ACCOUNT_NAME', 'string', 'default', "The kernel's service account in shared mode.", parseName),
+  app_name: hostOption('GP_APP_NAME', 'string', 'gateway-provisioners', 'The app label of created namespaces and their objects.', parseAppName),
+  prohibited_uids: hostOption<number[]>('GP_PROHIBITED_UIDS', 'list', [0], 'User ids a kernel may not run as.', parseIds),
+  prohibited_gids: hostOption<number[]>('GP_PROHIBITED_GIDS', 'list', [0], 'Group ids a kernel may not run as.', parseIds),
+  mirror_working_dirs: hostOption('GP_MIRROR_WORKING_DIRS', 'bool', false, 'Honour KERNEL_WORKING_DIR.'),
+  allow_host_path_volumes: hostOption('GP_ALLOW_HOST_PATH_VOLUMES', 'bool', false, 'Allow hostPath volumes in KERNEL_VOLUMES.'),
+  authorized_users: authorizedUsersOption,
+  unauthorized_users: unauthorizedUsersOption,
+  port_range: portRangeOption,
+  launch_timeout: hostLaunchTimeoutOption,
+  image_name: imageNameOption,
+  executor_image_name: executorImageNameOption,
+});
+
+/** The settings a kernelspec's `metadata.kernel_provisioner.config` can also give (and then wins, as the reference). */
+export const KERNELSPEC_SETTINGS = ['image_name', 'executor_image_name', 'launch_timeout', 'port_range', 'authorized_users', 'unauthorized_users'] as const;
+export type KernelSpecSetting = (typeof KERNELSPEC_SETTINGS)[number];
 
 /** The host's settings, as `GP_*` environment variables give them (see README "Environment"). */
 export interface HostSettings {
@@ -70,7 +140,7 @@ export interface HostSettings {
   appName: string;
   /** GP_AUTHORIZED_USERS: when non-empty, only these usernames may launch. */
   authorizedUsers: string[];
-  /** GP_UNAUTHORIZED_USERS (default "root"): these usernames may never launch. */
+  /** GP_UNAUTHORIZED_USERS (default "root"; empty counts as unset): these usernames may never launch. */
   unauthorizedUsers: string[];
   /** GP_PROHIBITED_UIDS / GP_PROHIBITED_GIDS (default 0). */
   prohibitedUids: number[];
@@ -82,40 +152,42 @@ export interface HostSettings {
   /** GP_IMAGE_NAME / GP_EXECUTOR_IMAGE_NAME: used when the launch env has no KERNEL_IMAGE / KERNEL_EXECUTOR_IMAGE. */
   imageName?: string;
   executorImageName?: string;
+  /** GP_PORT_RANGE (default 0..0: no range), at least `minPortRangeSize` ports wide. */
+  portRange: PortRange;
+  /** GP_MIN_PORT_RANGE_SIZE (default 1000): the smallest enabled port range, host's or kernelspec's. */
+  minPortRangeSize: number;
+  /** GP_LAUNCH_TIMEOUT, else the host's KERNEL_LAUNCH_TIMEOUT, else GP_KERNEL_LAUNCH_TIMEOUT; default 30 seconds. */
+  launchTimeout: number;
+  /** The env var that set each kernelspec-overridable setting; absent when the setting kept its default. */
+  setBy: Partial<Record<KernelSpecSetting, string>>;
 }
 
 export function readHostSettings(env: Env): HostSettings {
-  const str = (name: string, fallback: string): string => {
-    const v = env[name];
-    return v === undefined || v.trim() === '' ? fallback : v.trim();
-  };
-  const opt = (name: string): string | undefined => {
-    const v = env[name]?.trim();
-    return v ? v : undefined;
-  };
-  const settings: HostSettings = {
-    sharedNamespace: parseBoolean('GP_SHARED_NAMESPACE', env.GP_SHARED_NAMESPACE, true),
-    namespace: str('GP_NAMESPACE', 'default'),
-    allowClientNamespace: parseBoolean('GP_ALLOW_CLIENT_NAMESPACE', env.GP_ALLOW_CLIENT_NAMESPACE, false),
-    kernelClusterRole: str('GP_KERNEL_CLUSTER_ROLE', 'kernel-controller'),
-    defaultServiceAccountName: str('GP_DEFAULT_KERNEL_SERVICE_ACCOUNT_NAME', 'default'),
-    appName: str('GP_APP_NAME', 'gateway-provisioners'),
-    authorizedUsers: parseUserList(env.GP_AUTHORIZED_USERS ?? '', 'GP_AUTHORIZED_USERS', { kind: 'env', name: 'GP_AUTHORIZED_USERS' }),
-    unauthorizedUsers:
-      env.GP_UNAUTHORIZED_USERS === undefined
-        ? ['root']
-        : parseUserList(env.GP_UNAUTHORIZED_USERS, 'GP_UNAUTHORIZED_USERS', { kind: 'env', name: 'GP_UNAUTHORIZED_USERS' }),
-    prohibitedUids: parseIdList('GP_PROHIBITED_UIDS', env.GP_PROHIBITED_UIDS, [0]),
-    prohibitedGids: parseIdList('GP_PROHIBITED_GIDS', env.GP_PROHIBITED_GIDS, [0]),
-    mirrorWorkingDirs: parseBoolean('GP_MIRROR_WORKING_DIRS', env.GP_MIRROR_WORKING_DIRS, false),
-    allowHostPathVolumes: parseBoolean('GP_ALLOW_HOST_PATH_VOLUMES', env.GP_ALLOW_HOST_PATH_VOLUMES, false),
-  };
-  if (!isLabelValue(settings.appName)) {
-    throw new ConfigError('GP_APP_NAME', { kind: 'env', name: 'GP_APP_NAME' }, settings.appName, 'a label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit');
+  const { values: v, sources } = resolveConfig(HOST_OPTIONS, { env });
+  const setBy: Partial<Record<KernelSpecSetting, string>> = {};
+  for (const name of KERNELSPEC_SETTINGS) {
+    const source = sources[name];
+    if (source.kind === 'env') setBy[name] = source.name;
   }
-  const image = opt('GP_IMAGE_NAME');
-  const executor = opt('GP_EXECUTOR_IMAGE_NAME');
-  if (image) settings.imageName = image;
-  if (executor) settings.executorImageName = executor;
+  const settings: HostSettings = {
+    sharedNamespace: v.shared_namespace,
+    namespace: v.namespace,
+    allowClientNamespace: v.allow_client_namespace,
+    kernelClusterRole: v.kernel_cluster_role,
+    defaultServiceAccountName: v.default_kernel_service_account_name,
+    appName: v.app_name,
+    authorizedUsers: v.authorized_users,
+    unauthorizedUsers: v.unauthorized_users,
+    prohibitedUids: v.prohibited_uids,
+    prohibitedGids: v.prohibited_gids,
+    mirrorWorkingDirs: v.mirror_working_dirs,
+    allowHostPathVolumes: v.allow_host_path_volumes,
+    portRange: v.port_range,
+    minPortRangeSize: minPortRangeSize(env),
+    launchTimeout: v.launch_timeout,
+    setBy,
+  };
+  if (v.image_name !== undefined) settings.imageName = v.image_name;
+  if (v.executor_image_name !== undefined) settings.executorImageName = v.executor_image_name;
   return settings;
 }

@@ -1,6 +1,6 @@
 import { AuthorizationError, ConfigError, GpError } from '@gp/core';
 import { describe, expect, it } from 'vitest';
-import { parseBoolean, parseIdList, parsePortRange, readHostSettings } from './env.js';
+import { HOST_OPTIONS, parseIdList, readHostSettings } from './env.js';
 import { type LaunchRequest, resolveLaunch } from './inputs.js';
 import { isDns1123Label } from './names.js';
 
@@ -28,23 +28,26 @@ function errorOf(fn: () => unknown): GpError {
 }
 
 describe('env parsing', () => {
-  it('reads booleans strictly', () => {
-    expect(parseBoolean('X', 'True', false)).toBe(true);
-    expect(parseBoolean('X', 'no', true)).toBe(false);
-    expect(parseBoolean('X', undefined, true)).toBe(true);
-    expect(() => parseBoolean('X', 'maybe', true)).toThrow(ConfigError);
+  it('reads booleans strictly, with core\'s words; empty counts as unset', () => {
+    expect(readHostSettings({ GP_SHARED_NAMESPACE: 'False' }).sharedNamespace).toBe(false);
+    expect(readHostSettings({ GP_MIRROR_WORKING_DIRS: 'yes' }).mirrorWorkingDirs).toBe(true);
+    expect(readHostSettings({ GP_SHARED_NAMESPACE: '' }).sharedNamespace).toBe(true);
+    expect(() => readHostSettings({ GP_SHARED_NAMESPACE: 'maybe' })).toThrow(/GP_SHARED_NAMESPACE/);
   });
   it('parses prohibited ids fail-closed', () => {
     expect(parseIdList('GP_PROHIBITED_UIDS', undefined, [0])).toEqual([0]);
     expect(parseIdList('GP_PROHIBITED_UIDS', '0, 65534', [0])).toEqual([0, 65534]);
     expect(() => parseIdList('GP_PROHIBITED_UIDS', '0,root', [0])).toThrow(/GP_PROHIBITED_UIDS/);
     expect(() => readHostSettings({ GP_PROHIBITED_GIDS: '-1' })).toThrow(ConfigError);
+    expect(() => readHostSettings({ GP_PROHIBITED_GIDS: '-1' })).toThrow(/GP_PROHIBITED_GIDS/);
     expect(() => readHostSettings({ GP_APP_NAME: 'my app' })).toThrow(/GP_APP_NAME/);
+    // An empty list is unset, not "nobody is prohibited".
+    expect(readHostSettings({ GP_PROHIBITED_UIDS: '' }).prohibitedUids).toEqual([0]);
+    expect(readHostSettings({ GP_PROHIBITED_UIDS: '1, 2' }).prohibitedUids).toEqual([1, 2]);
   });
-  it('validates port ranges', () => {
-    expect(parsePortRange('0..0')).toMatchObject({ lower: 0, upper: 0, disabled: true });
-    expect(parsePortRange('40000..41000')).toMatchObject({ lower: 40000, upper: 41000 });
-    for (const bad of ['abc', '1..2', '41000..40000', '40000..70000', '40000-41000', '40000..40010']) expect(() => parsePortRange(bad)).toThrow(ConfigError);
+  it('refuses blank names instead of defaulting them', () => {
+    expect(() => readHostSettings({ GP_NAMESPACE: '   ' })).toThrow(/GP_NAMESPACE/);
+    expect(readHostSettings({ GP_NAMESPACE: ' kernels ' }).namespace).toBe('kernels');
   });
   it('has the documented defaults', () => {
     const s = readHostSettings({});
@@ -52,12 +55,101 @@ describe('env parsing', () => {
       sharedNamespace: true,
       namespace: 'default',
       kernelClusterRole: 'kernel-controller',
+      defaultServiceAccountName: 'default',
+      appName: 'gateway-provisioners',
+      authorizedUsers: [],
       unauthorizedUsers: ['root'],
       prohibitedUids: [0],
       prohibitedGids: [0],
       mirrorWorkingDirs: false,
       allowClientNamespace: false,
+      allowHostPathVolumes: false,
+      portRange: { lower: 0, upper: 0, disabled: true },
+      minPortRangeSize: 1000,
+      launchTimeout: 30,
+      setBy: {},
     });
+    expect(s.imageName).toBeUndefined();
+  });
+  it('reads the provisioner settings through @gp/core\'s shared definitions', () => {
+    expect(HOST_OPTIONS.options.unauthorized_users.env).toEqual(['GP_UNAUTHORIZED_USERS']);
+    const s = readHostSettings({
+      GP_AUTHORIZED_USERS: 'alice, bob',
+      GP_UNAUTHORIZED_USERS: 'root,eve',
+      GP_PORT_RANGE: '40000..41000',
+      GP_LAUNCH_TIMEOUT: '90',
+      GP_IMAGE_NAME: 'elyra/kernel-py:3.2.3',
+      GP_EXECUTOR_IMAGE_NAME: 'x/exec:1',
+    });
+    expect(s).toMatchObject({
+      authorizedUsers: ['alice', 'bob'],
+      unauthorizedUsers: ['root', 'eve'],
+      portRange: { lower: 40000, upper: 41000 },
+      launchTimeout: 90,
+      imageName: 'elyra/kernel-py:3.2.3',
+      executorImageName: 'x/exec:1',
+      setBy: {
+        authorized_users: 'GP_AUTHORIZED_USERS',
+        unauthorized_users: 'GP_UNAUTHORIZED_USERS',
+        port_range: 'GP_PORT_RANGE',
+        launch_timeout: 'GP_LAUNCH_TIMEOUT',
+        image_name: 'GP_IMAGE_NAME',
+        executor_image_name: 'GP_EXECUTOR_IMAGE_NAME',
+      },
+    });
+  });
+  it('keeps refusing root when GP_UNAUTHORIZED_USERS is set but empty (core: empty = unset)', () => {
+    expect(readHostSettings({ GP_UNAUTHORIZED_USERS: '' }).unauthorizedUsers).toEqual(['root']);
+    expect(errorOf(() => resolveLaunch(request({ KERNEL_USERNAME: 'root' }, { GP_UNAUTHORIZED_USERS: '' }))).code).toBe('GP_USER_NOT_AUTHORIZED');
+    // Replaced only by an explicit list, as core defines it.
+    expect(resolveLaunch(request({ KERNEL_USERNAME: 'root' }, { GP_UNAUTHORIZED_USERS: 'eve' })).username).toBe('root');
+    expect(() => readHostSettings({ GP_UNAUTHORIZED_USERS: "['root', 'admin']" })).toThrow(/GP_UNAUTHORIZED_USERS/);
+  });
+  it.each(['soon', '0', '-5', '1.5'])('refuses GP_LAUNCH_TIMEOUT=%s with a ConfigError naming the variable (never 30 s)', (bad) => {
+    const e = errorOf(() => readHostSettings({ GP_LAUNCH_TIMEOUT: bad }));
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e.message).toContain('environment variable GP_LAUNCH_TIMEOUT');
+    expect(e.message).toContain(`"${bad}"`);
+  });
+  it('takes the host\'s KERNEL_LAUNCH_TIMEOUT after GP_LAUNCH_TIMEOUT, and a bad one is an error too', () => {
+    expect(readHostSettings({ KERNEL_LAUNCH_TIMEOUT: '45' })).toMatchObject({ launchTimeout: 45, setBy: { launch_timeout: 'KERNEL_LAUNCH_TIMEOUT' } });
+    expect(readHostSettings({ GP_LAUNCH_TIMEOUT: '60', KERNEL_LAUNCH_TIMEOUT: '45' }).launchTimeout).toBe(60);
+    expect(() => readHostSettings({ KERNEL_LAUNCH_TIMEOUT: 'soon' })).toThrow(/environment variable KERNEL_LAUNCH_TIMEOUT/);
+  });
+  it('honours the Helm chart\'s GP_KERNEL_LAUNCH_TIMEOUT last (the reference ignores it)', () => {
+    expect(readHostSettings({ GP_KERNEL_LAUNCH_TIMEOUT: '120' })).toMatchObject({ launchTimeout: 120, setBy: { launch_timeout: 'GP_KERNEL_LAUNCH_TIMEOUT' } });
+    expect(readHostSettings({ GP_LAUNCH_TIMEOUT: '60', GP_KERNEL_LAUNCH_TIMEOUT: '120' }).launchTimeout).toBe(60);
+    expect(() => readHostSettings({ GP_KERNEL_LAUNCH_TIMEOUT: '0' })).toThrow(/environment variable GP_KERNEL_LAUNCH_TIMEOUT/);
+  });
+  it('names GP_PORT_RANGE when the host\'s port range is bad', () => {
+    const e = errorOf(() => readHostSettings({ GP_PORT_RANGE: '5..6' }));
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e.message).toContain('environment variable GP_PORT_RANGE');
+    expect(e.message).not.toContain('command-line');
+  });
+  it('applies GP_MIN_PORT_RANGE_SIZE to GP_PORT_RANGE', () => {
+    expect(() => readHostSettings({ GP_PORT_RANGE: '40000..40100' })).toThrow(/HIGH - LOW >= 1000/);
+    expect(readHostSettings({ GP_PORT_RANGE: '40000..40100', GP_MIN_PORT_RANGE_SIZE: '100' })).toMatchObject({
+      portRange: { lower: 40000, upper: 40100 },
+      minPortRangeSize: 100,
+    });
+    expect(() => readHostSettings({ GP_MIN_PORT_RANGE_SIZE: 'abc' })).toThrow(/GP_MIN_PORT_RANGE_SIZE/);
+  });
+});
+
+describe('--port-range', () => {
+  it('validates the launcher argument', () => {
+    expect(resolveLaunch({ ...request(), portRange: '0..0' }).kernelId).toBe(KID);
+    expect(resolveLaunch({ ...request(), portRange: '40000..41000' }).kernelId).toBe(KID);
+    for (const bad of ['abc', '1..2', '41000..40000', '40000..70000', '40000-41000', '40000..40010']) {
+      const e = errorOf(() => resolveLaunch({ ...request(), portRange: bad }));
+      expect(e).toBeInstanceOf(ConfigError);
+      expect(e.message).toContain('--port-range');
+    }
+  });
+  it('honours the host\'s GP_MIN_PORT_RANGE_SIZE', () => {
+    expect(() => resolveLaunch({ ...request(), portRange: '40000..40100' })).toThrow(ConfigError);
+    expect(resolveLaunch({ ...request({}, { GP_MIN_PORT_RANGE_SIZE: '100' }), portRange: '40000..40100' }).kernelId).toBe(KID);
   });
 });
 
@@ -141,7 +233,9 @@ describe('resolveLaunch', () => {
     expect(e).toBeInstanceOf(AuthorizationError);
     expect(e.httpStatus).toBe(403);
     expect(resolveLaunch(request({}, { GP_AUTHORIZED_USERS: 'alice,bob' })).username).toBe('alice');
-    expect(resolveLaunch(request({ KERNEL_USERNAME: 'root' }, { GP_UNAUTHORIZED_USERS: '' })).username).toBe('root');
+    // An empty GP_UNAUTHORIZED_USERS is unset (root stays refused); another list replaces root.
+    expect(errorOf(() => resolveLaunch(request({ KERNEL_USERNAME: 'root' }, { GP_UNAUTHORIZED_USERS: '' }))).code).toBe('GP_USER_NOT_AUTHORIZED');
+    expect(resolveLaunch(request({ KERNEL_USERNAME: 'root' }, { GP_UNAUTHORIZED_USERS: 'eve' })).username).toBe('root');
   });
 
   it('refuses prohibited uids and gids, compared numerically', () => {

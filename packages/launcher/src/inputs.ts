@@ -2,8 +2,8 @@
  * Resolution and validation of everything a launch needs, before anything is created: names, namespace mode,
  * identity, resources, authorization. Pure: the same request always resolves the same way.
  */
-import { AuthorizationError, ConfigError } from '@gp/core';
-import { type Env, type HostSettings, parseId, parsePortRange } from './env.js';
+import { AuthorizationError, ConfigError, parsePortRange } from '@gp/core';
+import { type Env, type HostSettings, parseId } from './env.js';
 import { isDns1123Label, isDns1123Subdomain, isLabelValue, kernelResourceName, toDns1123Label } from './names.js';
 import { compareQuantities, isNegative, isWholeNumber, parseQuantity, type Quantity } from './quantity.js';
 
@@ -239,7 +239,8 @@ export function resolveLaunch(request: LaunchRequest): ResolvedLaunch {
     throw new ConfigError('--kernel-id', flag('kernel-id'), request.kernelId, 'a kernel id usable as a label value (e.g. a UUID): letters, digits, "-", "_", "." and at most 63 characters');
   }
   const portRange = (request.portRange ?? '0..0').trim() || '0..0';
-  parsePortRange(portRange);
+  // The host's GP_MIN_PORT_RANGE_SIZE applies to the argument as it does to GP_PORT_RANGE and kernel.json.
+  parsePortRange(portRange, { option: '--port-range', source: flag('port-range'), minSize: settings.minPortRangeSize });
   const m = RESPONSE_ADDRESS_RE.exec(request.responseAddress ?? '');
   if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
     throw new ConfigError('--response-address', flag('response-address'), request.responseAddress, 'HOST:PORT of the host response listener, e.g. "10.0.0.5:8877"');
