@@ -31,6 +31,11 @@ describe('provisionerConfig', () => {
     [{ launch_timeout: 'soon' }, 'launch_timeout'],
     [{ image_name: 42 }, 'image_name'],
     [{ authorized_users: [1] }, 'authorized_users'],
+    // core's validators, as k8s-spec install: a bracketed list would stop refusing root; an image nobody can pull.
+    [{ unauthorized_users: "['root', 'admin']" }, 'unauthorized_users'],
+    [{ image_name: 'foo bar' }, 'image_name'],
+    [{ executor_image_name: 'x"; rm -rf /' }, 'executor_image_name'],
+    [{ launch_timeout: -5 }, 'launch_timeout'],
   ])('refuses %j with a ConfigError naming %s', (config, name) => {
     const error = (() => {
       try {

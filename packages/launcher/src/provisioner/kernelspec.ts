@@ -4,7 +4,7 @@
  * in-process instead of spawning it).
  */
 import { basename, dirname } from 'node:path';
-import { ConfigError } from '@gp/core';
+import { ConfigError, parseImageReference, parseLaunchTimeout, parseUserList } from '@gp/core';
 import type { Env } from '../env.js';
 
 /** The parts of a Jupyter kernel.json a provisioner uses. */
@@ -37,22 +37,24 @@ export interface ProvisionerConfig {
 
 const src = (name: string) => ({ kind: 'kernelspec' as const, path: `metadata.kernel_provisioner.config.${name}` });
 
-function str(config: Record<string, unknown>, name: string): string | undefined {
+/** A config value that counts as given: not missing, null or an empty string (as traitlets leaves the default). */
+function given(config: Record<string, unknown>, name: string): boolean {
   const v = config[name];
-  if (v === undefined || v === null || v === '') return undefined;
+  return v !== undefined && v !== null && v !== '';
+}
+
+function str(config: Record<string, unknown>, name: string): string | undefined {
+  if (!given(config, name)) return undefined;
+  const v = config[name];
   if (typeof v !== 'string') throw new ConfigError(name, src(name), v, 'a string');
   return v;
 }
 
-function users(config: Record<string, unknown>, name: string): string[] | undefined {
-  const v = config[name];
-  if (v === undefined || v === null) return undefined;
-  const list = typeof v === 'string' ? v.split(',') : Array.isArray(v) ? v : undefined;
-  if (!list || !list.every((u) => typeof u === 'string')) throw new ConfigError(name, src(name), v, 'a list of user names (or a comma-separated string)');
-  return (list as string[]).map((u) => u.trim()).filter((u) => u !== '');
-}
-
-/** Reads and checks `metadata.kernel_provisioner.config`. Unknown keys are ignored (as traitlets warns). */
+/**
+ * Reads and checks `metadata.kernel_provisioner.config` with `@gp/core`'s validators (the ones `k8s-spec install`
+ * wrote it with): a bad value is a ConfigError naming the kernelspec key. `port_range` is checked at launch,
+ * against the host's GP_MIN_PORT_RANGE_SIZE. Unknown keys are ignored (as traitlets warns).
+ */
 export function provisionerConfig(spec: KernelSpecLike): ProvisionerConfig {
   const raw = spec.metadata?.kernel_provisioner?.config ?? {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -60,22 +62,20 @@ export function provisionerConfig(spec: KernelSpecLike): ProvisionerConfig {
   }
   const config = raw;
   const out: ProvisionerConfig = {};
-  const image = str(config, 'image_name');
-  if (image !== undefined) out.imageName = image;
-  const executor = str(config, 'executor_image_name');
-  if (executor !== undefined) out.executorImageName = executor;
-  const t = config.launch_timeout;
-  if (t !== undefined && t !== null && t !== '') {
-    const n = typeof t === 'string' && /^\s*\d+\s*$/.test(t) ? Number(t) : t;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0) throw new ConfigError('launch_timeout', src('launch_timeout'), t, 'a positive whole number of seconds');
-    out.launchTimeout = n;
+  if (given(config, 'image_name')) out.imageName = parseImageReference(config.image_name, 'image_name', src('image_name'));
+  if (given(config, 'executor_image_name')) {
+    out.executorImageName = parseImageReference(config.executor_image_name, 'executor_image_name', src('executor_image_name'));
   }
+  if (given(config, 'launch_timeout')) out.launchTimeout = parseLaunchTimeout(config.launch_timeout, 'launch_timeout', src('launch_timeout'));
   const portRange = str(config, 'port_range');
   if (portRange !== undefined) out.portRange = portRange;
-  const authorized = users(config, 'authorized_users');
-  if (authorized !== undefined) out.authorizedUsers = authorized;
-  const unauthorized = users(config, 'unauthorized_users');
-  if (unauthorized !== undefined) out.unauthorizedUsers = unauthorized;
+  for (const [key, field] of [
+    ['authorized_users', 'authorizedUsers'],
+    ['unauthorized_users', 'unauthorizedUsers'],
+  ] as const) {
+    const v = config[key];
+    if (v !== undefined && v !== null) out[field] = parseUserList(v, key, src(key));
+  }
   return out;
 }
 

@@ -2,7 +2,7 @@
  * The provisioners' pre-launch decisions and idle behaviour, without a cluster (nothing here contacts one).
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { ResponseListener } from '@gp/core';
+import { ConfigError, createMemoryLogger, ResponseListener } from '@gp/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelSpecLike } from './kernelspec.js';
 import { createProvisioner, KubernetesProvisioner, SparkOperatorProvisioner, type ProvisionerOptions } from './provisioner.js';
@@ -100,6 +100,116 @@ describe('preLaunch', () => {
 
   it('launch() without preLaunch() is a state error', async () => {
     await expect(make().launch()).rejects.toMatchObject({ code: 'GP_PROVISIONER_STATE' });
+  });
+});
+
+describe('host settings (GP_*) in preLaunch', () => {
+  const CONFIG = { image_name: 'elyra/kernel-py:3.2.3', launch_timeout: 30 };
+  // A kernelspec with an image but neither launch_timeout nor port_range: those come from the host.
+  const hostOnly = (): KernelSpecLike => gpSpec('launch_kubernetes.mjs', { image_name: CONFIG.image_name });
+
+  async function configErrorOf(p: KubernetesProvisioner): Promise<ConfigError> {
+    const e = await p.preLaunch({ env: { KERNEL_USERNAME: 'alice' } }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+
+  it.each(['soon', '0', '-5'])('refuses GP_LAUNCH_TIMEOUT=%s naming the variable, before registering with the listener', async (bad) => {
+    const e = await configErrorOf(make({ kernelSpec: hostOnly(), hostEnv: { GP_LAUNCH_TIMEOUT: bad } }));
+    expect(e.message).toContain('environment variable GP_LAUNCH_TIMEOUT');
+    expect(e.httpStatus).toBe(400);
+    expect(listener.waiting).not.toContain(KERNEL_ID);
+  });
+
+  it('uses the host\'s launch timeout when the kernelspec has none: GP_LAUNCH_TIMEOUT, the host KERNEL_LAUNCH_TIMEOUT, GP_KERNEL_LAUNCH_TIMEOUT', async () => {
+    for (const [hostEnv, seconds] of [
+      [{ GP_LAUNCH_TIMEOUT: '75' }, 75],
+      [{ KERNEL_LAUNCH_TIMEOUT: '65' }, 65],
+      [{ GP_KERNEL_LAUNCH_TIMEOUT: '120' }, 120],
+      [{}, 30],
+    ] as const) {
+      const p = make({ kernelSpec: hostOnly(), hostEnv });
+      await expect(p.preLaunch({ env: { KERNEL_USERNAME: 'alice' } })).resolves.toMatchObject({ launchTimeout: { seconds, source: 'configured' } });
+      await p.cleanup();
+    }
+  });
+
+  it('refuses a client KERNEL_LAUNCH_TIMEOUT of 0 or -5 as bad input (400), before registering', async () => {
+    for (const bad of ['0', '-5', 'soon']) {
+      const e = await make().preLaunch({ env: { KERNEL_USERNAME: 'alice', KERNEL_LAUNCH_TIMEOUT: bad } }).catch((error: unknown) => error);
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).message).toContain('KERNEL_LAUNCH_TIMEOUT');
+      expect((e as ConfigError).httpStatus).toBe(400);
+      expect(listener.waiting).not.toContain(KERNEL_ID);
+    }
+  });
+
+  it('names GP_PORT_RANGE (not a command-line flag) when the host\'s port range is bad', async () => {
+    const e = await configErrorOf(make({ kernelSpec: hostOnly(), hostEnv: { GP_PORT_RANGE: '5..6' } }));
+    expect(e.message).toContain('environment variable GP_PORT_RANGE');
+    expect(e.message).not.toContain('command-line');
+  });
+
+  it('passes GP_PORT_RANGE into the argv, and the kernelspec\'s port_range over it', async () => {
+    const p = make({ kernelSpec: hostOnly(), hostEnv: { GP_PORT_RANGE: '40000..41000' } });
+    expect((await p.preLaunch({ env: { KERNEL_USERNAME: 'alice' } })).argv).toContain('40000..41000');
+    await p.cleanup();
+    const q = make({ kernelSpec: gpSpec('launch_kubernetes.mjs', { image_name: CONFIG.image_name, port_range: '50000..51000' }), hostEnv: { GP_PORT_RANGE: '40000..41000' } });
+    expect((await q.preLaunch({ env: { KERNEL_USERNAME: 'alice' } })).argv).toContain('50000..51000');
+    await q.cleanup();
+  });
+
+  it('checks port ranges against GP_MIN_PORT_RANGE_SIZE (host and kernelspec)', async () => {
+    const small = gpSpec('launch_kubernetes.mjs', { image_name: CONFIG.image_name, port_range: '40000..40100' });
+    const refused = await configErrorOf(make({ kernelSpec: small, hostEnv: {} }));
+    expect(refused.message).toContain('metadata.kernel_provisioner.config.port_range');
+    expect(refused.message).toContain('HIGH - LOW >= 1000');
+    const p = make({ kernelSpec: small, hostEnv: { GP_MIN_PORT_RANGE_SIZE: '100' } });
+    expect((await p.preLaunch({ env: { KERNEL_USERNAME: 'alice' } })).argv).toContain('40000..40100');
+    await p.cleanup();
+    const q = make({ kernelSpec: hostOnly(), hostEnv: { GP_PORT_RANGE: '40000..40100', GP_MIN_PORT_RANGE_SIZE: '100' } });
+    expect((await q.preLaunch({ env: { KERNEL_USERNAME: 'alice' } })).argv).toContain('40000..40100');
+    await q.cleanup();
+  });
+
+  it('keeps refusing root when GP_UNAUTHORIZED_USERS is empty', async () => {
+    await expect(make({ hostEnv: { GP_UNAUTHORIZED_USERS: '' } }).preLaunch({ env: { KERNEL_USERNAME: 'root' } })).rejects.toMatchObject({ code: 'GP_USER_NOT_AUTHORIZED' });
+  });
+
+  it('lets kernel.json win over GP_IMAGE_NAME / GP_LAUNCH_TIMEOUT (the reference\'s precedence) and warns once per kernelspec', async () => {
+    const logger = createMemoryLogger();
+    const hostEnv = { GP_IMAGE_NAME: 'team/kernel-py:4', GP_LAUNCH_TIMEOUT: '90' };
+    const warnings = () => logger.records.filter((r) => r.level === 'warn');
+    for (const kernelId of [KERNEL_ID, '0b7c9e0e-5d1a-4f0e-8c3b-2a6d9f4e7c21']) {
+      const p = make({ kernelId, kernelName: 'k8s_python_l7', kernelSpec: gpSpec('launch_kubernetes.mjs', CONFIG), hostEnv, logger });
+      const prepared = await p.preLaunch({ env: { KERNEL_USERNAME: 'alice' } });
+      expect(prepared.env.KERNEL_IMAGE).toBe('elyra/kernel-py:3.2.3');
+      expect(prepared.launchTimeout.seconds).toBe(30);
+      await p.cleanup();
+    }
+    expect(warnings().map((r) => [r.fields.setting, r.fields.kernelspec_value, r.fields.env, r.fields.env_value])).toEqual([
+      ['image_name', 'elyra/kernel-py:3.2.3', 'GP_IMAGE_NAME', 'team/kernel-py:4'],
+      ['launch_timeout', '30', 'GP_LAUNCH_TIMEOUT', '90'],
+    ]);
+    expect(warnings()[0]!.message).toContain('remove image_name from metadata.kernel_provisioner.config');
+    // Same values as the kernelspec, or another kernelspec: its own warning, nothing for equal values.
+    const other = make({ kernelName: 'k8s_python_other', kernelSpec: gpSpec('launch_kubernetes.mjs', CONFIG), hostEnv: { ...hostEnv, GP_LAUNCH_TIMEOUT: '30' }, logger });
+    await other.preLaunch({ env: { KERNEL_USERNAME: 'alice' } });
+    await other.cleanup();
+    expect(warnings().slice(2).map((r) => [r.fields.kernelspec, r.fields.setting])).toEqual([['k8s_python_other', 'image_name']]);
+  });
+
+  it('says when GP_KERNEL_LAUNCH_TIMEOUT is ignored because GP_LAUNCH_TIMEOUT comes first', async () => {
+    const logger = createMemoryLogger();
+    const p = make({ kernelName: 'k8s_python_helm', kernelSpec: hostOnly(), hostEnv: { GP_LAUNCH_TIMEOUT: '60', GP_KERNEL_LAUNCH_TIMEOUT: '120' }, logger });
+    expect((await p.preLaunch({ env: { KERNEL_USERNAME: 'alice' } })).launchTimeout.seconds).toBe(60);
+    await p.cleanup();
+    expect(logger.records.filter((r) => r.level === 'warn').map((r) => r.fields)).toEqual([
+      expect.objectContaining({ env: 'GP_KERNEL_LAUNCH_TIMEOUT', env_value: '120', used: 'GP_LAUNCH_TIMEOUT' }),
+    ]);
   });
 });
 

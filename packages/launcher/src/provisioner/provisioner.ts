@@ -11,6 +11,8 @@ import { userInfo } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
   GpError,
+  parsePortRange,
+  portRangeToString,
   sendCommRequest,
   sharedResponseListener,
   silentLogger,
@@ -21,7 +23,7 @@ import {
 } from '@gp/core';
 import { parseLauncherArgs } from '../cli.js';
 import { launchCustomResource, SPARK_APPLICATION, type CustomResourceType } from '../crd.js';
-import { readHostSettings, type Env, type HostSettings } from '../env.js';
+import { HELM_LAUNCH_TIMEOUT_ENV, KERNELSPEC_SETTINGS, readHostSettings, type Env, type HostSettings, type KernelSpecSetting } from '../env.js';
 import { KubernetesApiError, type ObjectRef } from '../errors.js';
 import { resolveLaunch, type LaunchRequest, type NamespaceMode, type ResolvedLaunch, type SparkContextInitMode } from '../inputs.js';
 import { call, createKubeClient, loadKubeConfig, resourcePath } from '../kube.js';
@@ -134,6 +136,9 @@ function currentUser(): string | undefined {
   }
 }
 
+/** Host settings a kernelspec overrode that were already warned about (once per kernelspec, not per kernel). */
+const warnedOverrides = new Set<string>();
+
 const ALIVE_PHASES = new Set(['waiting-for-sparkapplication', 'spark-submitting', 'waiting-for-pod', 'pending', 'scheduled', 'pulling', 'started', 'running']);
 
 /**
@@ -232,11 +237,72 @@ export abstract class KubernetesProvisionerBase {
   }
 
   /** The host settings with the kernelspec's user lists applied. */
-  protected settings(): HostSettings {
-    const s = readHostSettings(this.hostEnv);
+  protected settings(host: HostSettings = readHostSettings(this.hostEnv)): HostSettings {
+    const s = { ...host };
     if (this.config.authorizedUsers) s.authorizedUsers = this.config.authorizedUsers;
     if (this.config.unauthorizedUsers) s.unauthorizedUsers = this.config.unauthorizedUsers;
     return s;
+  }
+
+  /** How warnings name this kernelspec: its name, else its directory, else its display name. */
+  private kernelSpecLabel(): string {
+    const spec = this.options.kernelSpec;
+    return this.options.kernelName ?? detectGpLauncher(spec.argv)?.kernelName ?? this.options.resourceDir ?? spec.display_name ?? spec.argv.join(' ');
+  }
+
+  /**
+   * The reference's precedence (facts §4) is kept: kernel.json's `metadata.kernel_provisioner.config` wins over
+   * the host's `GP_*` env. Because `k8s-spec install` always writes `image_name` and `launch_timeout`, a host
+   * value is then silently dead (GP #135): say so, once per kernelspec, setting and pair of values.
+   */
+  private warnAboutOverriddenHostSettings(host: HostSettings): void {
+    const kernelSpecValues: Record<KernelSpecSetting, unknown> = {
+      image_name: this.config.imageName,
+      executor_image_name: this.config.executorImageName,
+      launch_timeout: this.config.launchTimeout,
+      port_range: this.config.portRange,
+      authorized_users: this.config.authorizedUsers,
+      unauthorized_users: this.config.unauthorizedUsers,
+    };
+    const hostValues: Record<KernelSpecSetting, unknown> = {
+      image_name: host.imageName,
+      executor_image_name: host.executorImageName,
+      launch_timeout: host.launchTimeout,
+      port_range: portRangeToString(host.portRange),
+      authorized_users: host.authorizedUsers,
+      unauthorized_users: host.unauthorizedUsers,
+    };
+    const kernelspec = this.kernelSpecLabel();
+    for (const setting of KERNELSPEC_SETTINGS) {
+      const envName = host.setBy[setting];
+      const specValue = kernelSpecValues[setting];
+      if (envName === undefined || specValue === undefined) continue;
+      const specText = String(specValue);
+      const hostText = String(hostValues[setting]);
+      if (specText === hostText) continue;
+      const key = JSON.stringify([kernelspec, setting, specText, envName, hostText]);
+      if (warnedOverrides.has(key)) continue;
+      warnedOverrides.add(key);
+      this.log.warn(
+        `The kernelspec's ${setting} (${specText}) wins over the host's ${envName} (${hostText}), as in Gateway Provisioners; ` +
+          `remove ${setting} from metadata.kernel_provisioner.config in kernel.json to use the host's value.`,
+        { kernelspec, setting, kernelspec_value: specText, env: envName, env_value: hostText },
+      );
+    }
+    const helmTimeout = this.hostEnv[HELM_LAUNCH_TIMEOUT_ENV];
+    const timeoutSource = host.setBy.launch_timeout;
+    if (helmTimeout && timeoutSource !== undefined && timeoutSource !== HELM_LAUNCH_TIMEOUT_ENV && helmTimeout.trim() !== String(host.launchTimeout)) {
+      const key = JSON.stringify([kernelspec, HELM_LAUNCH_TIMEOUT_ENV, helmTimeout, timeoutSource, host.launchTimeout]);
+      if (!warnedOverrides.has(key)) {
+        warnedOverrides.add(key);
+        this.log.warn(`${HELM_LAUNCH_TIMEOUT_ENV} (${helmTimeout}) is ignored: ${timeoutSource} (${host.launchTimeout}) comes first.`, {
+          kernelspec,
+          env: HELM_LAUNCH_TIMEOUT_ENV,
+          env_value: helmTimeout,
+          used: timeoutSource,
+        });
+      }
+    }
   }
 
   /**
@@ -263,15 +329,32 @@ export abstract class KubernetesProvisionerBase {
     if (this.config.executorImageName) env.KERNEL_EXECUTOR_IMAGE = this.config.executorImageName;
     else if (this.config.imageName) env.KERNEL_EXECUTOR_IMAGE = this.config.imageName;
 
+    // The host's GP_* settings, parsed by @gp/core's definitions: a bad value is a ConfigError naming the
+    // variable, raised here, before anything is registered or created.
+    const host = readHostSettings(this.hostEnv);
+    this.warnAboutOverriddenHostSettings(host);
     const launchTimeout = resolveLaunchTimeout({
-      configured: this.config.launchTimeout ?? positive(this.hostEnv.GP_LAUNCH_TIMEOUT) ?? positive(this.hostEnv.KERNEL_LAUNCH_TIMEOUT),
-      configuredSource: { kind: 'kernelspec', path: 'metadata.kernel_provisioner.config.launch_timeout' },
+      configured: this.config.launchTimeout ?? host.launchTimeout,
+      configuredSource:
+        this.config.launchTimeout !== undefined
+          ? { kind: 'kernelspec', path: 'metadata.kernel_provisioner.config.launch_timeout' }
+          : host.setBy.launch_timeout !== undefined
+            ? { kind: 'env', name: host.setBy.launch_timeout }
+            : { kind: 'default' },
       requested: options.env?.KERNEL_LAUNCH_TIMEOUT,
       ...(this.options.maxLaunchTimeout !== undefined ? { adminMaximum: this.options.maxLaunchTimeout } : {}),
     });
     if (launchTimeout.clamped) this.log.warn('KERNEL_LAUNCH_TIMEOUT above the maximum; clamped', { seconds: launchTimeout.seconds });
 
-    const portRange = this.config.portRange ?? this.hostEnv.GP_PORT_RANGE ?? '0..0';
+    const portRange = portRangeToString(
+      this.config.portRange !== undefined
+        ? parsePortRange(this.config.portRange, {
+            option: 'port_range',
+            source: { kind: 'kernelspec', path: 'metadata.kernel_provisioner.config.port_range' },
+            minSize: host.minPortRangeSize,
+          })
+        : host.portRange,
+    );
     const listener = await this.responseListener();
     const registration = await listener.register(this.kernelId);
     try {
@@ -283,7 +366,7 @@ export abstract class KubernetesProvisionerBase {
         ...(this.options.resourceDir ? { resource_dir: this.options.resourceDir } : {}),
       });
       const invocation = detectGpLauncher(argv);
-      const settings = this.settings();
+      const settings = this.settings(host);
       let request: LaunchRequest;
       if (invocation) {
         if (invocation.kind !== this.launcherKind) {
@@ -780,12 +863,6 @@ function seen(watcher: KernelWatcher, ms: number): Promise<boolean> {
       resolve(false);
     }, ms);
   });
-}
-
-function positive(v: string | undefined): number | undefined {
-  if (v === undefined || !/^\s*\d+\s*$/.test(v)) return undefined;
-  const n = Number(v);
-  return n > 0 ? n : undefined;
 }
 
 /** Settles with `p`, or rejects when `failure` (a launcher process dying) rejects first. */
