@@ -83,19 +83,12 @@ async function kernelPods(namespace: string, kernelId: string): Promise<number> 
 
 /** Runs `time.sleep(60)`, interrupts it through the provisioner once it runs, and expects a KeyboardInterrupt. */
 async function expectInterrupt(client: JupyterKernelClient, interrupt: () => Promise<boolean>): Promise<void> {
-  let started!: () => void;
-  const sleeping = new Promise<void>((r) => (started = r));
-  const running = client.execute('import time\nprint("sleeping", flush=True)\ntime.sleep(60)', {
-    timeoutMs: 55_000,
-    onMessage: (m) => {
-      if (m.header.msg_type === 'stream' && String((m.content as { text?: string }).text).includes('sleeping')) started();
-    },
-  });
+  const { sleeping, result } = client.startSleepingCell();
   await sleeping;
   await expect(interrupt()).resolves.toBe(true);
-  const result = await running;
-  expect(result.status).toBe('error');
-  expect(result.error?.ename).toBe('KeyboardInterrupt');
+  const outcome = await result;
+  expect(outcome.status).toBe('error');
+  expect(outcome.error?.ename).toBe('KeyboardInterrupt');
 }
 
 beforeAll(async () => {
