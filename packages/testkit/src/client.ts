@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig, type CoreV1Event } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, type CoreV1Event, type V1ObjectMeta } from '@kubernetes/client-node';
 
 /** What a started cluster tells its tests (JSON-serializable: vitest `provide`s it). */
 export interface ClusterInfo {
@@ -204,6 +204,30 @@ export class ClusterClient {
 
   waitFor<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, options: WaitOptions = {}): Promise<T> {
     return waitFor(fn, options);
+  }
+
+  /**
+   * Kernel objects still alive: pods labelled `kernel_id`, gp's automatic kernel namespaces and
+   * SparkApplications, except those being deleted (or in a namespace being deleted). Empty when every
+   * test cleaned up after its kernels.
+   */
+  async kernelLeftovers(): Promise<string[]> {
+    const namespaces = (await this.core.listNamespace()).items;
+    const terminating = new Set(namespaces.filter((n) => n.metadata?.deletionTimestamp).map((n) => n.metadata?.name));
+    const alive = (m: V1ObjectMeta | undefined): boolean => !m?.deletionTimestamp && !terminating.has(m?.namespace);
+    const left: string[] = [];
+    for (const ns of namespaces) {
+      const labels = ns.metadata?.labels ?? {};
+      if (labels.component === 'kernel' && labels.kernel_id && alive(ns.metadata)) left.push(`namespace ${ns.metadata?.name}`);
+    }
+    const pods = await this.core.listPodForAllNamespaces({ labelSelector: 'kernel_id' });
+    for (const pod of pods.items) if (alive(pod.metadata)) left.push(`pod ${pod.metadata?.namespace}/${pod.metadata?.name}`);
+    const apps = (await this.kc
+      .makeApiClient(CustomObjectsApi)
+      .listClusterCustomObject({ group: 'sparkoperator.k8s.io', version: 'v1beta2', plural: 'sparkapplications' })
+      .catch(() => ({ items: [] }))) as { items: Array<{ metadata?: V1ObjectMeta }> };
+    for (const app of apps.items) if (alive(app.metadata)) left.push(`sparkapplication ${app.metadata?.namespace}/${app.metadata?.name}`);
+    return left;
   }
 
   /** Events in a namespace (optionally about one object), oldest first. */
