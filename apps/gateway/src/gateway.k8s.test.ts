@@ -5,8 +5,9 @@
  * behind the gateway's back is reported gone; policy refusals, bad input, launch failures; nothing left behind.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts, repoRoot, testPythonBin, useCluster } from '@gp/testkit';
@@ -41,6 +42,8 @@ function gatewayOptions(extra: Partial<GatewayOptions> = {}): GatewayOptions {
     allowed_env: [...DEFAULT_ALLOWED_ENV, 'KERNEL_UID'],
     orphan_namespaces: [ns],
     log_level: 'warn',
+    // Short, so the heartbeat test is quick; every other test's WebSockets live through many pings.
+    ws_ping_interval: 1,
     kubeConfig: cluster.kc,
     hostEnv: { GP_NAMESPACE: ns, PATH: process.env.PATH },
     responseListener: { ip: '127.0.0.1', port: 0 },
@@ -306,6 +309,33 @@ describe('Jupyter Server with --gateway-url runs a k8s_python kernel through the
     expect(interrupted.status).toBe(204);
     await expect(running).resolves.toMatchObject({ status: 'error', ename: 'KeyboardInterrupt' });
     await expect(socket.execute('40+2')).resolves.toMatchObject({ result: '42' });
+  });
+
+  it('disconnects a WebSocket client that stopped reading (pings unanswered) and keeps the live one', async () => {
+    const connections = async (): Promise<number> => (await api(gateway!.url, `/api/kernels/${kernelId}`)).body.connections;
+    expect(await connections()).toBe(1); // Jupyter Server's, for `socket`
+    // A client straight to the gateway that stops reading after the handshake, like the connection Jupyter
+    // Server leaves open when its own client goes away while it is still connecting to the gateway.
+    const silent = connect(Number(new URL(gateway!.url).port), '127.0.0.1');
+    try {
+      silent.write(
+        `GET /api/kernels/${kernelId}/channels HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nAuthorization: token ${token}\r\n\r\n`,
+      );
+      const response = await new Promise<string>((resolve, reject) => {
+        silent.once('data', (d) => resolve(d.toString('latin1')));
+        silent.once('error', reject);
+      });
+      expect(response).toMatch(/^HTTP\/1\.1 101 /);
+      silent.pause();
+      expect(await connections()).toBe(2);
+      await cluster.waitFor(async () => (await connections()) === 1, { timeoutMs: 60_000, description: 'the gateway to disconnect the client that stopped reading' });
+      // The live connection answered every ping meanwhile and still works.
+      await expect(socket.execute('6*7')).resolves.toMatchObject({ status: 'ok', result: '42' });
+      expect(await connections()).toBe(1);
+    } finally {
+      silent.destroy();
+    }
   });
 
   it('restarts the kernel (a fresh interpreter in a new pod, same id) and the open WebSocket follows', async () => {

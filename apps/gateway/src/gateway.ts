@@ -104,6 +104,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const reaper = setInterval(() => void kernels.list().catch(() => undefined), REAP_INTERVAL_MS);
   reaper.unref();
 
+  let pinger: NodeJS.Timeout | undefined;
+  if (settings.ws_ping_interval > 0) {
+    pinger = setInterval(() => handlers.pingClients(), settings.ws_ping_interval * 1000);
+    pinger.unref();
+  }
+
   let culler: NodeJS.Timeout | undefined;
   if (settings.cull_idle_timeout > 0) {
     const policy = { idleTimeoutSeconds: settings.cull_idle_timeout, cullConnected: settings.cull_connected, cullBusy: settings.cull_busy };
@@ -130,6 +136,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       ready = false;
       clearInterval(reaper);
       if (culler) clearInterval(culler);
+      if (pinger) clearInterval(pinger);
       const stop = opts.stopKernels ?? settings.shutdown_policy === 'stop';
       await kernels.closeAll(stop);
       for (const client of handlers.wss.clients) client.terminate();

@@ -174,6 +174,15 @@ export const gatewayOptionTable = defineOptions({
     default: false,
     env: 'GP_GATEWAY_CULL_BUSY',
   }),
+  ws_ping_interval: defineOption<number>({
+    name: 'ws_ping_interval',
+    kind: 'int',
+    section: GATEWAY_SECTION,
+    help: 'Seconds between WebSocket pings; a client that answers neither of two pings in a row is disconnected (one that vanished, or stopped reading). 0 disables.',
+    default: 30,
+    env: 'GP_GATEWAY_WS_PING_INTERVAL',
+    validate: nonNegative,
+  }),
   shutdown_policy: defineOption<'leave' | 'stop'>({
     name: 'shutdown_policy',
     kind: 'enum',

@@ -6,7 +6,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GpError, type Logger } from '@gp/core';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { KernelManager } from './kernels.js';
 import { NotFoundError, kernelspecModel, type KernelSpecCatalog } from './kernelspecs.js';
 import { parseStartKernelBody, BadRequestError } from './policy.js';
@@ -25,6 +25,9 @@ export interface HandlerOptions {
   /** Readiness: false until re-attachment finished, and again while shutting down. */
   isReady(): boolean;
 }
+
+/** Pings a client may leave unanswered in a row before it is disconnected. */
+const MAX_UNANSWERED_PINGS = 2;
 
 export class UnauthorizedError extends GpError {
   constructor() {
@@ -79,10 +82,18 @@ async function readBody(req: IncomingMessage): Promise<string> {
 export function createHandlers(o: HandlerOptions): {
   request(req: IncomingMessage, res: ServerResponse): void;
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** One heartbeat round: disconnects clients that left the last pings unanswered, pings the others. */
+  pingClients(): void;
   wss: WebSocketServer;
 } {
   const base = normalizeBaseUrl(o.baseUrl);
   const wss = new WebSocketServer({ noServer: true, handleProtocols: () => false, maxPayload: 256 * 1024 * 1024 });
+  // Which kernel each client is on and how many pings it has left unanswered. A client can hold a socket open
+  // without reading it: e.g. Jupyter Server cannot cancel a gateway WebSocket it is still opening when its own
+  // client goes away, and keeps the finished connection unread (see the README's Known limits). Its bridge would
+  // keep ZeroMQ sockets and queue the kernel's iopub traffic for nobody; once it stops reading it stops
+  // answering pings, and the heartbeat closes it.
+  const heartbeat = new WeakMap<WebSocket, { kernelId: string; unanswered: number }>();
 
   async function route(req: IncomingMessage, res: ServerResponse, route: Route): Promise<void> {
     const method = req.method ?? 'GET';
@@ -174,11 +185,28 @@ export function createHandlers(o: HandlerOptions): {
         return refuse(status, status === 404 ? 'Not Found' : 'Error');
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
+        const state = { kernelId: matched.id, unanswered: 0 };
+        heartbeat.set(ws, state);
+        ws.on('pong', () => (state.unanswered = 0));
         kernel.attach(ws);
         o.logger.info('WebSocket connected.', { kernel_id: matched.id, connections: kernel.bridges.size });
       });
     })();
   }
 
-  return { request, upgrade, wss };
+  function pingClients(): void {
+    for (const ws of wss.clients) {
+      const state = heartbeat.get(ws);
+      if (!state || ws.readyState !== ws.OPEN) continue;
+      if (state.unanswered >= MAX_UNANSWERED_PINGS) {
+        o.logger.info('Disconnected a WebSocket client that stopped answering pings.', { kernel_id: state.kernelId, unanswered_pings: state.unanswered });
+        ws.terminate(); // its 'close' closes the bridge
+        continue;
+      }
+      state.unanswered += 1;
+      ws.ping();
+    }
+  }
+
+  return { request, upgrade, pingClients, wss };
 }
