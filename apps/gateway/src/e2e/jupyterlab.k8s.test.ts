@@ -1,11 +1,12 @@
 /**
  * The user's view: JupyterLab from the project venv, started with --gateway-url pointing at the gateway on the
- * testkit cluster, driven in headless Chromium (Debian `chromium` + playwright-core). A new notebook on the
- * "Kubernetes Python" kernel runs `print(6*7)` in a real ipykernel pod and shows 42; a screenshot goes to
+ * testkit cluster, driven in headless Chromium (Debian `chromium` + playwright-core). The launcher card shows the
+ * kernelspec's logo (fetched through Jupyter Server from the gateway); a new notebook on the "Kubernetes Python"
+ * kernel runs `print(6*7)` in a real ipykernel pod and shows 42; a screenshot goes to
  * apps/gateway/test-artifacts/. Afterwards no kernel pod, process or temporary directory is left.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +66,8 @@ beforeAll(async () => {
     state_file: join(dir, 'state', 'kernels.json'),
     orphan_namespaces: [ns],
     log_level: process.env.GP_TEST_GATEWAY_LOG_LEVEL === 'debug' ? 'debug' : 'warn',
+    // Short, so the connection Jupyter Server leaves behind is seen to go within the test.
+    ws_ping_interval: 1,
     kubeConfig: cluster.kc,
     hostEnv: { GP_NAMESPACE: ns, PATH: process.env.PATH },
     responseListener: { ip: '127.0.0.1', port: 0 },
@@ -137,18 +140,41 @@ it('runs a notebook cell on the Kubernetes Python kernel in JupyterLab, in headl
     args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
   });
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  // The browser's console and WebSockets, for the failure artifacts.
+  const browserLog: string[] = [];
+  page.on('console', (m) => browserLog.push(`console.${m.type()}: ${m.text()}`));
+  page.on('websocket', (ws) => {
+    browserLog.push(`websocket opened: ${ws.url()}`);
+    ws.on('socketerror', (error) => browserLog.push(`websocket error: ${ws.url()}: ${error}`));
+    ws.on('close', () => browserLog.push(`websocket closed: ${ws.url()}`));
+  });
+  const logoPath = '/kernelspecs/k8s_python/logo-64x64.png';
+  const logoResponse = page.waitForResponse((r) => new URL(r.url()).pathname === logoPath, { timeout: 90_000 });
   await page.goto(`${labUrl}/lab?token=${labToken}`);
 
-  // The launcher shows the gateway's kernelspecs: open a notebook on "Kubernetes Python".
+  // The launcher shows the gateway's kernelspecs, with the logo Jupyter Server fetched from the gateway's
+  // /kernelspecs/k8s_python/logo-64x64.png (its log still says "Could not open static file": see the README's
+  // Known limits).
   const card = page.locator('.jp-LauncherCard[data-category="Notebook"][title="Kubernetes Python"]');
   await card.waitFor({ timeout: 90_000 });
+  const logo = await logoResponse;
+  expect(logo.status()).toBe(200);
+  expect((await logo.body()).equals(readFileSync(join(kernelsDir, 'k8s_python', 'logo-64x64.png')))).toBe(true);
+  const logoWidth = await card.locator('img.jp-Launcher-kernelIcon').evaluate((img) => {
+    const image = img as unknown as { decode(): Promise<void>; naturalWidth: number };
+    return image.decode().then(() => image.naturalWidth);
+  });
+  expect(logoWidth).toBe(64);
+
+  // Open a notebook on "Kubernetes Python".
   await card.click();
   const notebook = page.locator('.jp-NotebookPanel').last();
   await notebook.waitFor({ timeout: 30_000 });
 
   // As a user does, wait until the kernel is up: the status bar says "Idle" once the pod's kernel answered
-  // kernel_info on the notebook's WebSocket. (JupyterLab's first WebSocket attempt through a gateway is
-  // refused by Jupyter Server's subprotocol negotiation and retried; a cell run in that window can be lost.)
+  // kernel_info on the notebook's WebSocket. JupyterLab drops a cell run before that (no prompt, no output) with
+  // a local kernel just as through the gateway; through a gateway that window is one retry longer, because
+  // Chromium fails JupyterLab's first WebSocket handshake with Jupyter Server (see the README's Known limits).
   const output = notebook.locator('.jp-Cell').first().locator('.jp-OutputArea-output');
   try {
     await page.getByText('Kubernetes Python | Idle').waitFor({ timeout: (LAUNCH_TIMEOUT_SECONDS + 30) * 1000 });
@@ -157,21 +183,36 @@ it('runs a notebook cell on the Kubernetes Python kernel in JupyterLab, in headl
     await page.keyboard.press('Shift+Enter');
     await output.waitFor({ timeout: 60_000 });
   } catch (e) {
-    // What the user would have seen, and JupyterLab's side of the story.
+    // What the user would have seen, and JupyterLab's and the browser's side of the story.
     mkdirSync(ARTIFACTS_DIR, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS_DIR, 'jupyterlab-k8s-python-failed.png') });
     writeFileSync(join(ARTIFACTS_DIR, 'jupyterlab-k8s-python-failed.log'), labOutput);
-    throw new Error(`No cell output (screenshot and JupyterLab log in ${ARTIFACTS_DIR}); kernel pods: ${JSON.stringify(await kernelPods())}; JupyterLab log tail:\n${labOutput.slice(-3000)}`, { cause: e });
+    writeFileSync(join(ARTIFACTS_DIR, 'jupyterlab-k8s-python-failed.browser.log'), browserLog.join('\n'));
+    throw new Error(`No cell output (screenshot, JupyterLab and browser logs in ${ARTIFACTS_DIR}); kernel pods: ${JSON.stringify(await kernelPods())}; JupyterLab log tail:\n${labOutput.slice(-3000)}`, { cause: e });
   }
   expect((await output.innerText()).trim()).toBe('42');
   expect((await notebook.locator('.jp-InputPrompt').first().innerText()).trim()).toBe('[1]:');
   await expect(notebook.locator('.jp-Toolbar .jp-KernelName, .jp-Toolbar-kernelName').first().innerText()).resolves.toContain('Kubernetes Python');
 
   // It really ran in a pod: the gateway's only kernel has a kernel pod in the test namespace.
-  const kernels = (await (await fetch(`${gateway!.url}/api/kernels`, { headers: { Authorization: `token ${gateway!.token}` } })).json()) as { id: string; name: string }[];
+  const kernelModels = async (): Promise<{ id: string; name: string; connections: number }[]> =>
+    (await (await fetch(`${gateway!.url}/api/kernels`, { headers: { Authorization: `token ${gateway!.token}` } })).json()) as { id: string; name: string; connections: number }[];
+  const kernels = await kernelModels();
   expect(kernels).toHaveLength(1);
   expect(kernels[0]!.name).toBe('k8s_python');
   expect(await kernelPods()).toEqual([`alice-${kernels[0]!.id}`]);
+
+  // One notebook, one gateway connection in the end: the connection Jupyter Server opened for the browser's
+  // failed first attempt is never closed nor read by Jupyter Server (README, Known limits), so it stops
+  // answering the gateway's pings and the gateway disconnects it.
+  await cluster.waitFor(async () => (await kernelModels())[0]?.connections === 1, { timeoutMs: 60_000, description: 'the gateway to drop the connection Jupyter Server left behind' });
+  // The one left is the notebook's: the next cell (Shift+Enter moved to it) runs.
+  await page.keyboard.type('print(6*8)');
+  await page.keyboard.press('Shift+Enter');
+  const secondOutput = notebook.locator('.jp-Cell').nth(1).locator('.jp-OutputArea-output');
+  await secondOutput.waitFor({ timeout: 60_000 });
+  expect((await secondOutput.innerText()).trim()).toBe('48');
+  expect((await kernelModels())[0]?.connections).toBe(1);
 
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS_DIR, 'jupyterlab-k8s-python.png') });
