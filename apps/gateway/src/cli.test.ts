@@ -33,6 +33,12 @@ describe('gateway settings', () => {
     expect(() => settingsFromOptions({ port: 70000 })).toThrow(/a port number in 0..65535/);
   });
 
+  it('the WebSocket heartbeat: every 30 s by default, 0 disables, negative is refused', async () => {
+    expect(settingsFromOptions({}).ws_ping_interval).toBe(30);
+    expect((await settingsFromCommandLine(['--ws-ping-interval=0'], {})).settings?.ws_ping_interval).toBe(0);
+    await expect(settingsFromCommandLine([], { GP_GATEWAY_WS_PING_INTERVAL: '-1' })).rejects.toThrow(/GP_GATEWAY_WS_PING_INTERVAL.*non-negative/);
+  });
+
   it('--help lists every option with its env var', () => {
     const text = helpText();
     for (const flag of ['--port', '--token', '--kernelspec-dirs', '--state-file', '--allowed-env', '--cull-idle-timeout', '--shutdown-policy', '--orphan-policy']) {
