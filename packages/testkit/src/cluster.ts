@@ -65,8 +65,6 @@ const DISABLED_CONTROLLERS = [
   'persistentvolume-binder-controller',
   'persistentvolume-attach-detach-controller',
   'persistentvolume-expander-controller',
-  'persistentvolumeclaim-protection-controller',
-  'persistentvolume-protection-controller',
   'ephemeral-volume-controller',
   'resourceclaim-controller',
   'legacy-serviceaccount-token-cleaner-controller',
@@ -452,7 +450,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       `--root-ca-file=${ca}`,
       // All default controllers (namespace, serviceaccount and its tokens, garbage collector,
       // resourcequota, root CA publisher, node lifecycle, clusterrole aggregation, workloads,
-      // endpoints, ...) except storage, autoscaling, CSR and DRA ones: each controller costs
+      // endpoints, PVC/PV protection, ...) except volume binding, autoscaling, CSR and DRA ones: each controller costs
       // start-up time (its own service account credentials) on a 2-core machine.
       `--controllers=*,${DISABLED_CONTROLLERS.map((c) => `-${c}`).join(',')}`,
     ]);
