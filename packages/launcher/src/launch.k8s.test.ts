@@ -17,6 +17,7 @@ import { deleteKernelResources, launchKernelResources, planKernelResources } fro
 import { launchCustomResource } from './crd.js';
 import type { LaunchRequest } from './inputs.js';
 import {
+  COMPANIONS_TEMPLATE,
   apply,
   exists,
   getObject,
@@ -110,7 +111,7 @@ describe('shared namespace', () => {
   let kubeconfig: string;
   beforeAll(async () => {
     ns = await cluster.createNamespace('gp-shared');
-    kubeconfig = await identity({ namespace: ns, serviceAccountName: 'gp-app', appName: `gp-sh-${suffix}`, modes: ['shared'], templateResources: ['configmaps', 'services'] });
+    kubeconfig = await identity({ namespace: ns, serviceAccountName: 'gp-app', appName: `gp-sh-${suffix}`, modes: ['shared'], templateResources: ['secrets', 'persistentvolumeclaims', 'services', 'configmaps'] });
   });
 
   it('creates exactly the kernel pod, valid for the API server, and --dry-run printed the same', async () => {
@@ -154,51 +155,18 @@ describe('shared namespace', () => {
   it('gives the template\'s other objects an ownerReference to the pod, so they go with it', async () => {
     const kid = randomUUID();
     const env = kernelEnv();
-    const template = {
-      name: 'with-companions.yaml.j2',
-      source: [
-        'apiVersion: v1',
-        'kind: Pod',
-        'metadata:',
-        '  name: "{{ kernel_pod_name }}"',
-        'spec:',
-        '  restartPolicy: Never',
-        '  containers:',
-        '  - name: kernel',
-        '    image: "{{ kernel_image }}"',
-        '---',
-        'apiVersion: v1',
-        'kind: ConfigMap',
-        'metadata:',
-        '  name: "{{ kernel_pod_name }}-cfg"',
-        'data:',
-        '  user: "{{ kernel_username }}"',
-        '---',
-        'apiVersion: v1',
-        'kind: Service',
-        'metadata:',
-        '  name: "svc-{{ kernel_id }}"',
-        'spec:',
-        '  clusterIP: None',
-        '  selector:',
-        '    kernel_id: "{{ kernel_id }}"',
-        '  ports:',
-        '  - port: 8888',
-        '',
-      ].join('\n'),
-    };
     const request: LaunchRequest = { kernelId: kid, responseAddress: '10.1.2.3:8877', publicKey: PUBLIC_KEY, env, settings: readHostSettings({ GP_NAMESPACE: ns }) };
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfig);
-    const result = await launchKernelResources(request, { kubeConfig: kc, template });
+    const result = await launchKernelResources(request, { kubeConfig: kc, template: COMPANIONS_TEMPLATE });
     const podUid = result.created[0]!.metadata.uid as string;
-    for (const [kind, name] of [['ConfigMap', `alice-${kid}-cfg`], ['Service', `svc-${kid}`]] as const) {
+    const companions = [['Secret', `alice-${kid}-secret`], ['PersistentVolumeClaim', `alice-${kid}-work`], ['ConfigMap', `alice-${kid}-cfg`], ['Service', `svc-${kid}`]] as const;
+    for (const [kind, name] of companions) {
       const o = await getObject<{ metadata: { ownerReferences: { kind: string; name: string; uid: string }[] } }>(admin, 'v1', kind, name, ns);
       expect(o.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'Pod', name: `alice-${kid}`, uid: podUid, controller: true })]);
     }
     await deleteKernelResources(result.handle, { kubeConfig: kc });
-    await gone('v1', 'ConfigMap', `alice-${kid}-cfg`, ns);
-    await gone('v1', 'Service', `svc-${kid}`, ns);
+    for (const [kind, name] of companions) await gone('v1', kind, name, ns);
   });
 
   const hostile: [string, Record<string, string>, Record<string, string>, RegExp][] = [

@@ -30,6 +30,7 @@ import {
   type LaunchRequest,
   type ProvisionerInfo,
 } from './index.js';
+import { COMPANIONS_TEMPLATE } from './test-support/k8s.js';
 import { allowed, expectForbidden, RbacProof, type Identity } from './test-support/rbac-proof.js';
 
 /** gp's kernel image on the process node: the repository's bootstrap-kernel.sh with the venv's ipykernel. */
@@ -394,58 +395,6 @@ function idleRequest(ctx: StepContext, mode: Mode): LaunchRequest {
   return { kernelId, responseAddress: '127.0.0.1:9', publicKey: PUBLIC_KEY, env: { KERNEL_USERNAME: 'mini', KERNEL_LANGUAGE: 'python', KERNEL_IMAGE: IDLE_IMAGE }, settings };
 }
 
-/** A pod template declaring one object of each template resource kind next to the pod. */
-const COMPANIONS = {
-  name: 'with-companions.yaml.j2',
-  source: [
-    'apiVersion: v1',
-    'kind: Pod',
-    'metadata:',
-    '  name: "{{ kernel_pod_name }}"',
-    'spec:',
-    '  restartPolicy: Never',
-    '  containers:',
-    '  - name: kernel',
-    '    image: "{{ kernel_image }}"',
-    '---',
-    'apiVersion: v1',
-    'kind: Secret',
-    'metadata:',
-    '  name: "{{ kernel_pod_name }}-secret"',
-    'stringData:',
-    '  user: "{{ kernel_username }}"',
-    '---',
-    'apiVersion: v1',
-    'kind: PersistentVolumeClaim',
-    'metadata:',
-    '  name: "{{ kernel_pod_name }}-work"',
-    'spec:',
-    '  accessModes: [ReadWriteOnce]',
-    '  resources:',
-    '    requests:',
-    '      storage: 1Mi',
-    '---',
-    'apiVersion: v1',
-    'kind: Service',
-    'metadata:',
-    '  name: "svc-{{ kernel_id }}"',
-    'spec:',
-    '  clusterIP: None',
-    '  selector:',
-    '    kernel_id: "{{ kernel_id }}"',
-    '  ports:',
-    '  - port: 8888',
-    '---',
-    'apiVersion: v1',
-    'kind: ConfigMap',
-    'metadata:',
-    '  name: "{{ kernel_pod_name }}-cfg"',
-    'data:',
-    '  user: "{{ kernel_username }}"',
-    '',
-  ].join('\n'),
-};
-
 async function deleteQuietly(path: string): Promise<void> {
   await admin.request({ method: 'DELETE', path, query: { gracePeriodSeconds: 0 } }).catch(() => undefined);
 }
@@ -459,7 +408,7 @@ async function launchStep(ctx: StepContext, mode: Mode): Promise<void> {
     launched =
       mode === 'spark'
         ? await launchCustomResource(request, { ...options, templateDir: sparkScripts })
-        : await launchKernelResources(request, mode === 'shared' ? { ...options, template: COMPANIONS } : options);
+        : await launchKernelResources(request, mode === 'shared' ? { ...options, template: COMPANIONS_TEMPLATE } : options);
   } catch (error) {
     expect(await kernelPods(request.kernelId)).toBe(0);
     if (mode === 'auto') expect(await namespaceGoneOrTerminating(`mini-${request.kernelId}`)).toBe(true);

@@ -92,3 +92,58 @@ export function runNode(script: string, args: string[], env: Record<string, stri
     });
   });
 }
+
+/**
+ * A pod template declaring one object of each template resource kind next to the pod (Secret `<pod>-secret`,
+ * PersistentVolumeClaim `<pod>-work`, Service `svc-<kernel id>`, ConfigMap `<pod>-cfg`).
+ */
+export const COMPANIONS_TEMPLATE = {
+  name: 'with-companions.yaml.j2',
+  source: [
+    'apiVersion: v1',
+    'kind: Pod',
+    'metadata:',
+    '  name: "{{ kernel_pod_name }}"',
+    'spec:',
+    '  restartPolicy: Never',
+    '  containers:',
+    '  - name: kernel',
+    '    image: "{{ kernel_image }}"',
+    '---',
+    'apiVersion: v1',
+    'kind: Secret',
+    'metadata:',
+    '  name: "{{ kernel_pod_name }}-secret"',
+    'stringData:',
+    '  user: "{{ kernel_username }}"',
+    '---',
+    'apiVersion: v1',
+    'kind: PersistentVolumeClaim',
+    'metadata:',
+    '  name: "{{ kernel_pod_name }}-work"',
+    'spec:',
+    '  accessModes: [ReadWriteOnce]',
+    '  resources:',
+    '    requests:',
+    '      storage: 1Mi',
+    '---',
+    'apiVersion: v1',
+    'kind: Service',
+    'metadata:',
+    '  name: "svc-{{ kernel_id }}"',
+    'spec:',
+    '  clusterIP: None',
+    '  selector:',
+    '    kernel_id: "{{ kernel_id }}"',
+    '  ports:',
+    '  - port: 8888',
+    '---',
+    'apiVersion: v1',
+    'kind: ConfigMap',
+    'metadata:',
+    '  name: "{{ kernel_pod_name }}-cfg"',
+    'data:',
+    '  user: "{{ kernel_username }}"',
+    '',
+  ].join('\n'),
+};
