@@ -7,13 +7,9 @@ cd "$root"
 export COREPACK_ENABLE_DOWNLOAD_PROMPT=0
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
-# corepack before 0.36 cannot verify the npm registry's current signing keys; update it rather than
-# switching verification off.
-cp_version=$(corepack --version 2>/dev/null || echo 0.0.0)
-if [ "$(printf '%s\n' "0.36.0" "$cp_version" | sort -V | head -1)" != "0.36.0" ]; then
-  log "updating corepack $cp_version -> latest"
-  npm install -g --no-fund --no-audit corepack@latest >&2
-fi
+# pnpm comes through the machine's own corepack, pinned by version and sha512 in package.json's
+# packageManager: corepack checks the download against that hash, so no corepack upgrade (whose newest
+# releases refuse Node 20) and no registry signing keys are needed.
 if ! pnpm --version >/dev/null 2>&1; then
   log "enabling pnpm through corepack"
   corepack enable >&2
