@@ -1,11 +1,10 @@
 /**
  * The shipped SparkApplication template validates against the operator's real CRD schema
- * (shared/k8s/crds/sparkoperator.k8s.io_sparkapplications.yaml), for several variable sets. Unknown fields are
+ * (vendored in packages/testkit/crds/), for several variable sets. Unknown fields are
  * made errors here (the API server would silently prune them), so a misspelled field in the template fails.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { sharedDir } from '@gp/testkit';
+import { sparkApplicationCrdPath } from '@gp/testkit';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -28,7 +27,7 @@ function closeObjects(schema: unknown): unknown {
 let validate: ValidateFunction;
 
 beforeAll(() => {
-  const crd = parse(readFileSync(join(sharedDir, 'k8s', 'crds', 'sparkoperator.k8s.io_sparkapplications.yaml'), 'utf8')) as {
+  const crd = parse(readFileSync(sparkApplicationCrdPath, 'utf8')) as {
     spec: { group: string; names: { kind: string }; versions: { name: string; schema: { openAPIV3Schema: Schema } }[] };
   };
   expect(crd.spec.group).toBe('sparkoperator.k8s.io');

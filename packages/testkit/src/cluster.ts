@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ensureClusterBinary } from './binary.js';
 import { ClusterClient, type ClusterInfo, type ImageSpec, writeImageTable } from './client.js';
-import { sharedDir } from './python.js';
+import { sparkApplicationCrdPath } from './python.js';
 
 export class ClusterStartError extends Error {
   readonly code = 'GP_TESTKIT_CLUSTER_START_FAILED';
@@ -34,7 +34,7 @@ export interface StartClusterOptions {
   keepDir?: boolean;
   /** Progress lines; default stderr. */
   log?: (line: string) => void;
-  /** Give up starting after this long (default 180 s). */
+  /** Give up starting after this long (default 180 s), counted once the binary is there (a build is not part of it). */
   startTimeoutMs?: number;
 }
 
@@ -238,10 +238,12 @@ export function adminRequest(
  */
 export async function startCluster(options: StartClusterOptions = {}): Promise<TestCluster> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[gp-testkit] ${line}\n`));
-  const started = Date.now();
-  const deadline = started + (options.startTimeoutMs ?? 180_000);
   sweepStaleClusters(log);
   const binary = options.binary ?? (await ensureClusterBinary({ log })).path;
+  // The start budget begins once the binary is there: a cold build (or waiting for another
+  // process's build) takes many minutes and is not part of starting the cluster.
+  const started = Date.now();
+  const deadline = started + (options.startTimeoutMs ?? 180_000);
   const kubernetesVersion = execFileSync(binary, ['version'], { encoding: 'utf8' }).trim();
 
   const dir = mkdtempSync(join(tmpdir(), TEMP_PREFIX));
@@ -456,7 +458,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
     ]);
     const installCrd = async () => {
       if (!(options.installSparkCrd ?? true)) return;
-      const crd = parseYaml(readFileSync(join(sharedDir, 'k8s', 'crds', 'sparkoperator.k8s.io_sparkapplications.yaml'), 'utf8'));
+      const crd = parseYaml(readFileSync(sparkApplicationCrdPath, 'utf8'));
       // Raw JSON, not client-node's typed API: its serializer drops x-kubernetes-* schema keys.
       const res = await adminRequest(info, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
       if (res.status !== 201) throw failure(`installing the SparkApplication CRD: HTTP ${res.status} ${res.body.slice(0, 500)}`);

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 /** The repository's root directory (where pnpm-workspace.yaml is). */
 export const repoRoot: string = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-/** Where the shared spec, reference notes and data live (the `shared/` folder beside the checkout). */
-export const sharedDir: string = process.env.GP_SHARED_DIR ?? join(repoRoot, '..', 'shared');
+/** The SparkApplication CRD the project vendors (see `packages/testkit/crds/README.md` for its source). */
+export const sparkApplicationCrdPath: string = join(repoRoot, 'packages', 'testkit', 'crds', 'sparkoperator.k8s.io_sparkapplications.yaml');
 
 /**
  * The Python interpreter of the project's venv (created by `scripts/python-env.sh`, which
