@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appDir, deployDir, readDockerfile, repoRoot, shellWords } from './dockerfile.js';
+import { appDir, deployArgv, deployCommand, deployDir, readDockerfile, repoRoot, shellWords } from './dockerfile.js';
 import { DEFAULT_HTTP_PORT, DEFAULT_RESPONSE_PORT, GATEWAY_ENV, IMAGE_GID, IMAGE_PATHS, IMAGE_UID } from './manifests.js';
 
 const parsed = readDockerfile();
@@ -49,6 +49,18 @@ describe('Dockerfile', () => {
     for (const pkg of workspacePackages) expect(dockerfile).toContain(`COPY ${pkg}/package.json ${pkg}/`);
     expect(ignored('packages/core/node_modules')).toBe(true);
     expect(ignored('apps/gateway/dist')).toBe(true);
+  });
+
+  it('deploys the gateway and the CLI from the lockfile (works offline on an empty metadata cache)', () => {
+    const argv = deployArgv(readDockerfile());
+    expect(argv.map((words) => words[words.indexOf('--filter') + 1])).toEqual(['@gp/gateway', '@gp/spec-cli']);
+    for (const words of argv) {
+      // --legacy re-resolves every version range from registry metadata; the lockfile-based deploy does not.
+      expect(words).not.toContain('--legacy');
+      expect(words).toContain('--config.inject-workspace-packages=true');
+      expect(words).toContain('--prod');
+    }
+    expect(deployCommand(readDockerfile(), '@gp/gateway', '/x')).toEqual([...argv[0]!.slice(0, -1), '--offline', '/x']);
   });
 
   it('runs the gateway bin and links the k8s-spec bins of the packages', () => {
@@ -91,7 +103,7 @@ describe('Dockerfile', () => {
         execFileSync('pnpm', ['--filter', '@gp/spec-cli...', '--filter', '!@gp/testkit', 'run', 'build'], { cwd: repoRoot, stdio: 'pipe' });
       }
       // As in the Dockerfile's build stage: a self-contained copy with production dependencies only.
-      execFileSync('pnpm', ['--filter', '@gp/spec-cli', 'deploy', '--prod', '--legacy', '--offline', join(work, 'k8s-spec')], { cwd: repoRoot, stdio: 'pipe' });
+      execFileSync('pnpm', deployCommand(readDockerfile(), '@gp/spec-cli', join(work, 'k8s-spec')), { cwd: repoRoot, stdio: 'pipe' });
       cli = join(work, 'k8s-spec', 'dist', 'bin', 'k8s-spec.js');
     }, 180_000);
 

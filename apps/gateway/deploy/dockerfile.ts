@@ -71,3 +71,28 @@ export function runtimeEnv(dockerfile: ParsedDockerfile): Record<string, string>
   }
   return env;
 }
+
+/**
+ * The build stage's `pnpm ... deploy` commands, as argv (without `pnpm`), one per deployed package, in the
+ * order the Dockerfile runs them. The tests deploy with exactly these words (plus `--offline`), so they install
+ * what the image installs.
+ */
+export function deployArgv(dockerfile: ParsedDockerfile): string[][] {
+  return dockerfile.all
+    .filter((i) => i.keyword === 'RUN' && /\bpnpm\b.*\bdeploy\b/.test(i.args))
+    .flatMap((i) => i.args.split('&&'))
+    .map((command) => shellWords(command.trim(), dockerfile.argDefaults))
+    .filter((words) => words[0] === 'pnpm' && words.includes('deploy'))
+    .map((words) => words.slice(1));
+}
+
+/**
+ * `deployArgv` for one package, to run offline into `out`. The deploy reads the workspace lockfile
+ * (`inject-workspace-packages`), so it needs the store `pnpm install --frozen-lockfile` filled and no
+ * registry metadata: `pnpm deploy --legacy` re-resolved every range and failed offline on an empty cache.
+ */
+export function deployCommand(dockerfile: ParsedDockerfile, filter: string, out: string): string[] {
+  const argv = deployArgv(dockerfile).find((words) => words[words.indexOf('--filter') + 1] === filter);
+  if (!argv) throw new Error(`the Dockerfile has no 'pnpm --filter ${filter} deploy' line`);
+  return [...argv.slice(0, -1), '--offline', out];
+}

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { freePorts, repoRoot as testkitRepoRoot, testPythonBin, useCluster } from '@gp/testkit';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { readDockerfile, repoRoot, runtimeEnv, specInstallArgv } from './dockerfile.js';
+import { deployCommand, readDockerfile, repoRoot, runtimeEnv, specInstallArgv } from './dockerfile.js';
 import { GATEWAY_ENV, gatewayManifests } from './manifests.js';
 
 const cluster = useCluster();
@@ -74,8 +74,8 @@ beforeAll(async () => {
   if (IMAGE_PACKAGES.some(isStale)) {
     execFileSync('pnpm', ['--filter', '@gp/gateway...', '--filter', '@gp/spec-cli...', '--filter', '!@gp/testkit', 'run', 'build'], { cwd: repoRoot, stdio: 'pipe' });
   }
-  execFileSync('pnpm', ['--filter', '@gp/gateway', 'deploy', '--prod', '--legacy', '--offline', image.gateway], { cwd: repoRoot, stdio: 'pipe' });
-  execFileSync('pnpm', ['--filter', '@gp/spec-cli', 'deploy', '--prod', '--legacy', '--offline', image.k8sSpec], { cwd: repoRoot, stdio: 'pipe' });
+  execFileSync('pnpm', deployCommand(dockerfile, '@gp/gateway', image.gateway), { cwd: repoRoot, stdio: 'pipe' });
+  execFileSync('pnpm', deployCommand(dockerfile, '@gp/spec-cli', image.k8sSpec), { cwd: repoRoot, stdio: 'pipe' });
   for (const argv of specInstallArgv(dockerfile)) {
     execFileSync(process.execPath, [join(image.k8sSpec, 'dist', 'bin', 'k8s-spec.js'), ...argv, '--prefix', join(work, 'usr-local')], { stdio: 'pipe' });
   }
