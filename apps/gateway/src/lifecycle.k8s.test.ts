@@ -126,6 +126,11 @@ describe('the gp-gateway command', () => {
 describe('in-process gateway', () => {
   let gateway: GatewayHandle;
   const token = randomUUID();
+  // The periodic culler runs, but nothing is idle for an hour within a test: whether a kernel is culled is
+  // decided below by a culling pass at a clock the test chooses, not by how fast this machine gets from the
+  // POST to the WebSocket (a 2 s idle timeout culled the kernel before the test connected on a loaded machine).
+  const policy = { idleTimeoutSeconds: 3600, cullConnected: false, cullBusy: false };
+  const anHourLater = () => new Date(Date.now() + 2 * 3600_000);
 
   beforeAll(async () => {
     gateway = await startGateway({
@@ -134,7 +139,7 @@ describe('in-process gateway', () => {
       kernelspec_dirs: [kernelsDir],
       state_file: join(dir, 'state.json'),
       orphan_namespaces: [ns],
-      cull_idle_timeout: 2,
+      cull_idle_timeout: policy.idleTimeoutSeconds,
       cull_interval: 1,
       log_level: 'warn',
       kubeConfig: cluster.kc,
@@ -144,7 +149,7 @@ describe('in-process gateway', () => {
     gateways.push(gateway);
   });
 
-  it('answers input() through the stdin channel of the same WebSocket, then culls the kernel once idle and disconnected', async () => {
+  it('answers input() through the stdin channel of the same WebSocket; an idle kernel is culled only once disconnected', async () => {
     const started = await post(gateway.url, token, '/api/kernels', { name: 'k8s_python', env: { KERNEL_USERNAME: 'frank' } });
     expect(started.status, JSON.stringify(started.body)).toBe(201);
     const id = started.body.id as string;
@@ -174,14 +179,47 @@ describe('in-process gateway', () => {
       }),
     );
     await expect(result).resolves.toBe("'GATEWAY'");
+    // Idle for "two hours" but connected: protected (cull_connected is off).
+    await expect(gateway.kernels.cull(policy, anHourLater())).resolves.toEqual([]);
     ws.close();
-    // Disconnected and idle past cull_idle_timeout: the culler shuts it down.
-    await cluster.waitFor(async () => (await fetch(`${gateway.url}/api/kernels/${id}`, { headers: { Authorization: `token ${token}` } })).status === 404, {
+    // Disconnected (once the gateway has seen the close) and idle past the timeout: culled.
+    await cluster.waitFor(async () => (await gateway.kernels.cull(policy, anHourLater())).includes(id), {
       timeoutMs: 60_000,
-      description: 'the idle kernel to be culled',
+      description: 'the disconnected idle kernel to be culled',
     });
+    const gone = await fetch(`${gateway.url}/api/kernels/${id}`, { headers: { Authorization: `token ${token}` } });
+    expect(gone.status).toBe(404);
     await cluster.waitFor(async () => (await kernelPods(id)) === 0, { timeoutMs: 60_000, description: 'the culled kernel pod to go' });
     expect(existsSync(join(dir, 'state.json')) ? JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).kernels : {}).toEqual({});
+  });
+});
+
+describe('the periodic culler', () => {
+  it('shuts down a kernel nobody connects to once it is idle past cull_idle_timeout', async () => {
+    const token = randomUUID();
+    const gateway = await startGateway({
+      port: 0,
+      token,
+      kernelspec_dirs: [kernelsDir],
+      state_file: join(dir, 'cull-state.json'),
+      orphan_namespaces: [ns],
+      cull_idle_timeout: 1,
+      cull_interval: 1,
+      log_level: 'warn',
+      kubeConfig: cluster.kc,
+      hostEnv: { GP_NAMESPACE: ns, PATH: process.env.PATH },
+      responseListener: { ip: '127.0.0.1', port: 0 },
+    });
+    gateways.push(gateway);
+    const started = await post(gateway.url, token, '/api/kernels', { name: 'k8s_python', env: { KERNEL_USERNAME: 'ivan' } });
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    const id = started.body.id as string;
+    // Culling is the expected outcome whatever the timing: nothing here races the timer.
+    await cluster.waitFor(async () => (await fetch(`${gateway.url}/api/kernels/${id}`, { headers: { Authorization: `token ${token}` } })).status === 404, {
+      timeoutMs: 60_000,
+      description: 'the idle kernel to be culled by the periodic culler',
+    });
+    await cluster.waitFor(async () => (await kernelPods(id)) === 0, { timeoutMs: 60_000, description: 'the culled kernel pod to go' });
   });
 });
 
