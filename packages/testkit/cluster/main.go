@@ -28,6 +28,7 @@ commands:
   kube-scheduler           run the Kubernetes scheduler
   certs                    generate the CA, serving and client certificates (flags: --dir)
   process-node             run the process node (flags: see --help)
+  pod-init                 set the hostname of a new UTS namespace, then exec a pod's command (used by the node)
   version                  print the Kubernetes version this binary was built from
 `
 
@@ -59,6 +60,8 @@ func main() {
 		os.Exit(runCerts(args))
 	case "process-node":
 		os.Exit(runProcessNode(args))
+	case "pod-init":
+		os.Exit(runPodInit(args))
 	case "version":
 		fmt.Println(kubernetesVersion)
 	default:

@@ -698,6 +698,8 @@ type processSpec struct {
 	path string
 	env  []string
 	dir  string
+	// hostname the process sees (its own UTS namespace when the node runs as root).
+	hostname string
 }
 
 // processSpec resolves what to run for a container: the image's entrypoint/cmd overridden
@@ -705,7 +707,7 @@ type processSpec struct {
 func (n *processNode) processSpec(pod *v1.Pod, c *v1.Container, image imageEntry) (processSpec, error) {
 	env := map[string]string{
 		"PATH":     n.cfg.basePath,
-		"HOSTNAME": pod.Name,
+		"HOSTNAME": podHostname(pod.Name, pod.Spec.Hostname),
 		"HOME":     n.sandboxDir(pod),
 	}
 	if n.cfg.apiHost != "" {
@@ -780,7 +782,7 @@ func (n *processNode) processSpec(pod *v1.Pod, c *v1.Container, image imageEntry
 	for _, k := range keys {
 		envList = append(envList, k+"="+env[k])
 	}
-	return processSpec{argv: argv, path: lookPath(argv[0], env["PATH"]), env: envList, dir: dir}, nil
+	return processSpec{argv: argv, path: lookPath(argv[0], env["PATH"]), env: envList, dir: dir, hostname: env["HOSTNAME"]}, nil
 }
 
 // lookPath resolves a command in the container's PATH (not the node's), as a runtime does.
@@ -815,11 +817,32 @@ func startProcess(spec processSpec, logPath string) (*exec.Cmd, error) {
 		return nil, err
 	}
 	defer logFile.Close()
-	cmd := &exec.Cmd{
-		Path: spec.path, Args: spec.argv, Env: spec.env, Dir: spec.dir,
-		Stdout: logFile, Stderr: logFile,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+	// Checked here (not only by exec) so that a missing or non-executable command stays a StartError,
+	// also when pod-init would be the process that execs it.
+	if st, err := os.Stat(spec.path); err != nil {
+		return nil, fmt.Errorf("exec: %q: %v", spec.argv[0], err)
+	} else if st.IsDir() || st.Mode()&0o111 == 0 {
+		return nil, fmt.Errorf("exec: %q: permission denied", spec.path)
 	}
+	newCmd := func() *exec.Cmd {
+		return &exec.Cmd{
+			Path: spec.path, Args: spec.argv, Env: spec.env, Dir: spec.dir,
+			Stdout: logFile, Stderr: logFile,
+			SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+		}
+	}
+	// As root, each pod process gets its own UTS namespace with the pod's hostname (pod-init sets
+	// it and execs the command in place). Without the privilege it runs with the machine's hostname.
+	if self, err := os.Executable(); err == nil && spec.hostname != "" && os.Geteuid() == 0 {
+		cmd := newCmd()
+		cmd.Path = self
+		cmd.Args = append([]string{"gp-testcluster", "pod-init", "--hostname", spec.hostname, "--", spec.path}, spec.argv...)
+		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWUTS
+		if err := cmd.Start(); err == nil {
+			return cmd, nil
+		}
+	}
+	cmd := newCmd()
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -327,6 +327,34 @@ describe('process node', () => {
     expect(cluster.podLogs(ns, 'env')).toBe(`env ${ns} 127.0.0.1 env-test image-env hello-env\n/tmp\n`);
   });
 
+  it('gives each pod process its own hostname: the pod name, or spec.hostname (a UTS namespace per pod)', async () => {
+    const ns = await cluster.createNamespace('host');
+    const hostnamePod = (name: string, hostname?: string) =>
+      core.createNamespacedPod({
+        namespace: ns,
+        body: {
+          metadata: { name },
+          spec: {
+            restartPolicy: 'Never',
+            ...(hostname ? { hostname } : {}),
+            // What the kernel reads (socket.gethostname(), Sys.info()) comes from uname(2): /proc shows it too.
+            containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', 'cat /proc/sys/kernel/hostname; echo "$HOSTNAME"'] }],
+          },
+        },
+      });
+    const long = `p${'x'.repeat(70)}`.slice(0, 70);
+    await Promise.all([hostnamePod('alice-kernel'), hostnamePod('named', 'custom-host'), hostnamePod(long)]);
+    for (const name of ['alice-kernel', 'named', long]) {
+      await cluster.waitFor(async () => (await readPod(ns, name)).status?.phase === 'Succeeded' || undefined, { timeoutMs: 60_000, description: `pod ${name} to succeed` });
+    }
+    expect(cluster.podLogs(ns, 'alice-kernel')).toBe('alice-kernel\nalice-kernel\n');
+    expect(cluster.podLogs(ns, 'named')).toBe('custom-host\ncustom-host\n');
+    // Cut to the 63 characters a hostname may have, as Kubernetes does.
+    expect(cluster.podLogs(ns, long)).toBe(`${long.slice(0, 63)}\n${long.slice(0, 63)}\n`);
+    // The machine's own hostname is untouched.
+    expect(readFileSync('/proc/sys/kernel/hostname', 'utf8').trim()).not.toBe('alice-kernel');
+  });
+
   it('reports Failed with the exit code under restartPolicy Never', async () => {
     const ns = await cluster.createNamespace('fail');
     await core.createNamespacedPod({
