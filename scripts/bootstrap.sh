@@ -1,11 +1,43 @@
 #!/usr/bin/env bash
 # Makes a fresh checkout runnable: pnpm through corepack, the workspace's node modules, and a build.
-# Idempotent and quick when nothing changed (pnpm and turbo both skip work that is up to date).
+#
+#   scripts/bootstrap.sh             install + build (pnpm and turbo skip what is up to date)
+#   scripts/bootstrap.sh --if-stale  return at once, silently, when nothing changed since the last
+#                                    successful bootstrap (what ./k8s-spec and ./gp-sandbox call)
+#
+# Progress lines go to stderr; the tools' own output is kept in a log and shown only if a step fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-export COREPACK_ENABLE_DOWNLOAD_PROMPT=0
+export COREPACK_ENABLE_DOWNLOAD_PROMPT=0 TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+# Written after a successful bootstrap; anything of the workspace newer than it makes the checkout stale.
+stamp="$root/node_modules/.gp-bootstrap-stamp"
+
+stale() {
+  [ -f "$stamp" ] || return 0
+  [ -n "$(find package.json pnpm-lock.yaml pnpm-workspace.yaml tsconfig.base.json turbo.json -newer "$stamp" 2>/dev/null)" ] && return 0
+  # Sources, templates, launchers and package manifests of every package and app (not their outputs).
+  [ -n "$(find packages apps \( -name node_modules -o -name dist -o -name .turbo -o -name __pycache__ \) -prune -o -type f -newer "$stamp" -print -quit 2>/dev/null)" ]
+}
+
+if [ "${1:-}" = "--if-stale" ] && ! stale; then
+  exit 0
+fi
+
+run_quietly() {
+  local what=$1; shift
+  local out
+  out=$(mktemp)
+  if ! "$@" >"$out" 2>&1; then
+    log "$what failed:"
+    cat "$out" >&2
+    rm -f "$out"
+    exit 1
+  fi
+  rm -f "$out"
+}
 
 # pnpm comes through the machine's own corepack, pinned by version and sha512 in package.json's
 # packageManager: corepack checks the download against that hash, so no corepack upgrade (whose newest
@@ -15,6 +47,7 @@ if ! pnpm --version >/dev/null 2>&1; then
   corepack enable >&2
 fi
 log "installing node modules (pnpm $(pnpm --version))"
-pnpm install --frozen-lockfile --reporter=silent >&2
+run_quietly "pnpm install" pnpm install --frozen-lockfile --reporter=silent
 log "building packages"
-pnpm exec turbo run build --output-logs=errors-only >&2
+run_quietly "the build" pnpm exec turbo run build --output-logs=errors-only
+touch "$stamp"

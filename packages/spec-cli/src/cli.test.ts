@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yargs from 'yargs';
@@ -23,6 +23,14 @@ describe('main', () => {
     const none = await run([]);
     expect(none.code).toBe(1);
     expect(none.err[0]).toBe("No subcommand specified. Must specify one of: ['install', 'rbac', 'image-bootstrap']");
+  });
+  it('prints its version from package.json on --version and -V', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = await run([flag]);
+      expect(r).toEqual({ code: 0, out: `${version}\n`, err: [] });
+    }
+    expect((await run(['--help'])).out).toContain('k8s-spec --version');
   });
   it('rejects unknown subcommands in one line', async () => {
     const r = await run(['nope']);

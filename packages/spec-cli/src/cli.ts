@@ -2,6 +2,9 @@
  * The `k8s-spec` (`jupyter-k8s-spec`) CLI: dispatches to a subcommand from the registry, built on yargs.
  * Every failure ends with one line on stderr and a non-zero exit code.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createLogger, isGpError } from '@gp/core';
 import { COMMANDS, UsageError } from './commands/registry.js';
 
@@ -14,7 +17,19 @@ export function topLevelHelp(prog = 'k8s-spec'): string {
   lines.push(`Subcommands are launched as \`${prog} cmd [args]\`. For information on`, `using subcommand 'cmd', do: \`${prog} cmd -h\`.`, '');
   for (const c of COMMANDS) lines.push(c.name, `    ${c.describe}`, '');
   lines.push('To see all available configurables, use `--help-all` on a subcommand.');
+  lines.push(`\`${prog} --version\` prints the version.`);
   return lines.join('\n') + '\n';
+}
+
+/** This package's version, from its package.json (found from the source or the built bundle alike). */
+export function cliVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === '@gp/spec-cli' && pkg.version) return pkg.version;
+  }
+  return 'unknown';
 }
 
 export interface MainIo {
@@ -29,6 +44,10 @@ export async function main(args: readonly string[], io: MainIo = {}): Promise<nu
   const stderrLine = io.stderr ?? ((l: string) => void process.stderr.write(l + '\n'));
   const prog = 'k8s-spec';
   const first = args[0];
+  if (first === '--version' || first === '-V') {
+    stdout(`${cliVersion()}\n`);
+    return 0;
+  }
   if (first === undefined || first === '--help' || first === '-h' || first === '--help-all') {
     if (first === undefined) {
       stderrLine(`No subcommand specified. Must specify one of: [${COMMANDS.map((c) => `'${c.name}'`).join(', ')}]`);

@@ -258,6 +258,9 @@ describe('k8s-spec install (built bin)', () => {
     const unknown = k8sSpec(['frob'], env);
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(/Unknown subcommand 'frob'/);
+    const version = k8sSpec(['--version'], env);
+    expect(version.status).toBe(0);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 });
 
