@@ -2,6 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { AuthorizationError, ConfigError, GpError, MAX_VALUE_TEXT, describeSource, formatValue, isGpError } from './errors.js';
 
 describe('ConfigError', () => {
+  it('says a missing value is not set, instead of quoting undefined', () => {
+    const e = new ConfigError('KERNEL_LANGUAGE', { kind: 'request', name: 'KERNEL_LANGUAGE' }, undefined, 'python, r or scala');
+    expect(e.message).toBe('KERNEL_LANGUAGE is not set: expected python, r or scala.');
+    expect(e.message).not.toContain('undefined');
+  });
   it('names the option, the source, the value and what is valid, with code and HTTP 400', () => {
     const e = new ConfigError('--port-range', { kind: 'flag', name: 'port-range' }, 'abc', 'LOW..HIGH');
     expect(e.message).toBe('Invalid value "abc" for --port-range (from command-line flag --port-range): expected LOW..HIGH.');

@@ -94,7 +94,10 @@ export class ConfigError extends GpError {
   ) {
     super(
       'GP_INVALID_CONFIG',
-      `Invalid value ${formatValue(value)} for ${option} (from ${describeSource(source)}): expected ${expected}.`,
+      // A missing value is said to be missing, not quoted as "undefined".
+      value === undefined
+        ? `${option} is not set: expected ${expected}.`
+        : `Invalid value ${formatValue(value)} for ${option} (from ${describeSource(source)}): expected ${expected}.`,
       { httpStatus: 400, ...options, details: { option, source, value: serializableValue(value), expected, ...options.details } },
     );
   }

@@ -142,6 +142,11 @@ export interface HostSettings {
   authorizedUsers: string[];
   /** GP_UNAUTHORIZED_USERS (default "root"; empty counts as unset): these usernames may never launch. */
   unauthorizedUsers: string[];
+  /**
+   * Where each user list came from, for refusal messages: the host variable (the default), or the
+   * kernelspec setting that replaced it.
+   */
+  userListSources?: { authorizedUsers: string; unauthorizedUsers: string };
   /** GP_PROHIBITED_UIDS / GP_PROHIBITED_GIDS (default 0). */
   prohibitedUids: number[];
   prohibitedGids: number[];

@@ -292,7 +292,9 @@ describe('resolveLaunch', () => {
   it('requires a language and an image', () => {
     const r = request();
     delete r.env.KERNEL_LANGUAGE;
-    expect(errorOf(() => resolveLaunch(r)).message).toContain('KERNEL_LANGUAGE');
+    const missing = errorOf(() => resolveLaunch(r)).message;
+    expect(missing).toMatch(/^KERNEL_LANGUAGE is not set: expected python, r or scala; a host provisioner sets it from the kernelspec's "language"/);
+    expect(missing).not.toContain('undefined');
     const r2 = request({ KERNEL_IMAGE: 'bad image' });
     expect(errorOf(() => resolveLaunch(r2)).message).toContain('KERNEL_IMAGE');
     const r3 = request();

@@ -151,16 +151,17 @@ export function resolveResources(env: Env): KernelResources {
 
 /** Policy checks on the user and identity; refusals are AuthorizationErrors (HTTP 403). */
 export function authorize(username: string, uid: number, gid: number, settings: HostSettings): void {
+  const sources = settings.userListSources ?? { authorizedUsers: 'GP_AUTHORIZED_USERS', unauthorizedUsers: 'GP_UNAUTHORIZED_USERS' };
   if (settings.unauthorizedUsers.includes(username)) {
-    throw new AuthorizationError('GP_USER_NOT_AUTHORIZED', `User "${username}" is not authorized to start kernels (listed in GP_UNAUTHORIZED_USERS).`, {
-      details: { username, setting: 'GP_UNAUTHORIZED_USERS' },
+    throw new AuthorizationError('GP_USER_NOT_AUTHORIZED', `User "${username}" is not authorized to start kernels (listed in ${sources.unauthorizedUsers}).`, {
+      details: { username, setting: sources.unauthorizedUsers },
     });
   }
   if (settings.authorizedUsers.length > 0 && !settings.authorizedUsers.includes(username)) {
     throw new AuthorizationError(
       'GP_USER_NOT_AUTHORIZED',
-      `User "${username}" is not in the set of users authorized to start kernels (GP_AUTHORIZED_USERS).`,
-      { details: { username, setting: 'GP_AUTHORIZED_USERS' } },
+      `User "${username}" is not in the set of users authorized to start kernels (${sources.authorizedUsers}).`,
+      { details: { username, setting: sources.authorizedUsers } },
     );
   }
   if (settings.prohibitedUids.includes(uid)) {
@@ -273,7 +274,14 @@ export function resolveLaunch(request: LaunchRequest): ResolvedLaunch {
   }
   const language = value(kernelEnv, 'KERNEL_LANGUAGE');
   if (language === undefined || !LANGUAGE_RE.test(language)) {
-    throw new ConfigError('KERNEL_LANGUAGE', req('KERNEL_LANGUAGE'), language, 'the kernel language from the kernelspec: python, r or scala');
+    throw new ConfigError(
+      'KERNEL_LANGUAGE',
+      req('KERNEL_LANGUAGE'),
+      language,
+      language === undefined
+        ? 'python, r or scala; a host provisioner sets it from the kernelspec\'s "language" (kernel.json) — when you run the launcher yourself, set KERNEL_LANGUAGE'
+        : 'the kernel language from the kernelspec: python, r or scala',
+    );
   }
 
   const uid = parseId('KERNEL_UID', value(kernelEnv, 'KERNEL_UID') ?? '1000');

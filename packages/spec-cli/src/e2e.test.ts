@@ -144,6 +144,23 @@ describe('k8s-spec install (built bin)', () => {
     expect(JSON.parse(readFileSync(join(dir, 'kernel.json'), 'utf8')).metadata.kernel_provisioner.config.authorized_users).toEqual(['bob', 'al']);
   });
 
+  it('names the Python config files it does not read: a skipped default one is a warning, --config x.py an error', () => {
+    const { root, env } = tempHome();
+    mkdirSync(env.JUPYTER_CONFIG_DIR!, { recursive: true });
+    const py = join(env.JUPYTER_CONFIG_DIR!, 'jupyter_k8s_spec_config.py');
+    writeFileSync(py, 'c.BaseSpecApp.port_range = "40000..41000"\n');
+    const r = k8sSpec(['install', '--prefix', join(root, 'p')], env);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`[W `);
+    expect(r.stderr).toContain(`Skipped ${py}: gp reads only JSON or YAML config files; write its settings to ${py.replace(/\.py$/, '.json')}`);
+    const given = k8sSpec(['install', '--config', py, '--prefix', join(root, 'q')], env);
+    expect(given.status).toBe(1);
+    expect(given.stderr.trim().split('\n')).toHaveLength(1);
+    expect(given.stderr).toContain(`Invalid value "${py}" for config`);
+    expect(given.stderr).toContain('gp does not run Python config files');
+    expect(existsSync(join(root, 'q'))).toBe(false);
+  });
+
   it('refuses an existing spec without --replace and swaps it with --replace', () => {
     const { root, env } = tempHome();
     const prefix = join(root, 'p');

@@ -10,11 +10,21 @@ import { ConfigError, type ValueSource } from '../errors.js';
 export const CONFIG_FILE_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
 
 /**
+ * What to do instead of a Python config file: gp does not execute traitlets' Python config (the reference
+ * does), it reads the same settings from JSON or YAML.
+ */
+export const PYTHON_CONFIG_ADVICE =
+  'a JSON or YAML config file (.json, .yaml, .yml): gp does not run Python config files; write the same settings as JSON, e.g. {"BaseSpecApp": {"port_range": "40000..41000"}}, or YAML';
+
+/**
  * Reads and parses a config file (by extension: `.json`, `.yaml`, `.yml`). Throws `ConfigError` naming the
  * file for a missing file, an unknown extension or a syntax error. `via` says how the file was chosen.
  */
 export async function loadConfigFile(path: string, via: ValueSource = { kind: 'flag', name: 'config' }): Promise<{ path: string; data: unknown }> {
   const ext = extname(path).toLowerCase();
+  if (ext === '.py') {
+    throw new ConfigError('config', via, path, PYTHON_CONFIG_ADVICE);
+  }
   if (!(CONFIG_FILE_EXTENSIONS as readonly string[]).includes(ext)) {
     throw new ConfigError('config', via, path, 'a config file ending in .json, .yaml or .yml');
   }
@@ -59,6 +69,20 @@ export function configSearchPath(env: Readonly<Record<string, string | undefined
   if (prefix) dirs.push(join(prefix, 'etc', 'jupyter'));
   if (process.platform !== 'win32') dirs.push('/usr/local/etc/jupyter', '/etc/jupyter');
   return [...new Set(dirs)];
+}
+
+/**
+ * Python config files of program `baseName` (`<dir>/<baseName>.py`) along `configSearchPath`: the reference
+ * reads them, gp does not, so callers say which ones they skipped.
+ */
+export function pythonConfigFiles(
+  baseName: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  home: string = homedir(),
+): string[] {
+  return configSearchPath(env, home)
+    .map((dir) => join(dir, `${baseName}.py`))
+    .filter((path) => existsSync(path));
 }
 
 /**

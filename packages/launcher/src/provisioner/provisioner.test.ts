@@ -77,11 +77,19 @@ describe('preLaunch', () => {
     await expect(make().preLaunch({ env: { KERNEL_USERNAME: 'alice', KERNEL_LAUNCH_TIMEOUT: 'soon' } })).rejects.toMatchObject({ code: 'GP_INVALID_CONFIG' });
   });
 
-  it('applies the kernelspec\'s authorized_users', async () => {
-    const p = make({ kernelSpec: gpSpec('launch_kubernetes.mjs', { image_name: 'i/k:1', authorized_users: ['alice'] }) });
-    await expect(p.preLaunch({ env: { KERNEL_USERNAME: 'bob' } })).rejects.toMatchObject({ code: 'GP_USER_NOT_AUTHORIZED' });
+  it('applies the kernelspec\'s authorized_users and unauthorized_users, naming them (not GP_*) in refusals', async () => {
+    const p = make({ kernelName: 'k8s_python', kernelSpec: gpSpec('launch_kubernetes.mjs', { image_name: 'i/k:1', authorized_users: ['alice', 'eve'], unauthorized_users: ['eve'] }) });
+    const notListed = await p.preLaunch({ env: { KERNEL_USERNAME: 'bob' } }).catch((e: unknown) => e);
+    expect(notListed).toMatchObject({ code: 'GP_USER_NOT_AUTHORIZED', details: { setting: "authorized_users of kernelspec 'k8s_python' (kernel.json)" } });
+    expect((notListed as Error).message).toContain("(authorized_users of kernelspec 'k8s_python' (kernel.json))");
+    expect((notListed as Error).message).not.toContain('GP_AUTHORIZED_USERS');
+    const refused = await p.preLaunch({ env: { KERNEL_USERNAME: 'eve' } }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'GP_USER_NOT_AUTHORIZED', details: { setting: "unauthorized_users of kernelspec 'k8s_python' (kernel.json)" } });
     await expect(p.preLaunch({ env: { KERNEL_USERNAME: 'alice' } })).resolves.toMatchObject({ username: 'alice' });
     await p.cleanup();
+    // The host's lists are named by their variables.
+    const host = await make({ hostEnv: { GP_NAMESPACE: 'kernels', GP_AUTHORIZED_USERS: 'carol' } }).preLaunch({ env: { KERNEL_USERNAME: 'bob' } }).catch((e: unknown) => e);
+    expect(host).toMatchObject({ code: 'GP_USER_NOT_AUTHORIZED', details: { setting: 'GP_AUTHORIZED_USERS' } });
   });
 
   it('leaves KERNEL_NAMESPACE unset in automatic mode (the launcher creates the namespace)', async () => {

@@ -239,8 +239,18 @@ export abstract class KubernetesProvisionerBase {
   /** The host settings with the kernelspec's user lists applied. */
   protected settings(host: HostSettings = readHostSettings(this.hostEnv)): HostSettings {
     const s = { ...host };
-    if (this.config.authorizedUsers) s.authorizedUsers = this.config.authorizedUsers;
-    if (this.config.unauthorizedUsers) s.unauthorizedUsers = this.config.unauthorizedUsers;
+    const sources = { ...(host.userListSources ?? { authorizedUsers: 'GP_AUTHORIZED_USERS', unauthorizedUsers: 'GP_UNAUTHORIZED_USERS' }) };
+    // Refusals name the list that decided: the kernelspec's, when it replaced the host's.
+    const fromSpec = (key: string) => `${key} of kernelspec '${this.kernelSpecLabel()}' (kernel.json)`;
+    if (this.config.authorizedUsers) {
+      s.authorizedUsers = this.config.authorizedUsers;
+      sources.authorizedUsers = fromSpec('authorized_users');
+    }
+    if (this.config.unauthorizedUsers) {
+      s.unauthorizedUsers = this.config.unauthorizedUsers;
+      sources.unauthorizedUsers = fromSpec('unauthorized_users');
+    }
+    s.userListSources = sources;
     return s;
   }
 

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import {
   ConfigError,
   findDefaultConfigFile,
+  pythonConfigFiles,
   kernelsDir,
   loadConfigFile,
   resolveConfig,
@@ -37,6 +38,8 @@ export interface ResolvedInstall {
   config: ResolvedConfig<typeof installOptionDefs>;
   /** The config file that was read, if any. */
   configFile?: string;
+  /** Python config files found where the default config file is looked for, which gp does not read. */
+  skippedConfigFiles?: string[];
 }
 
 /** Reads the config file (given, `GP_CONFIG`, or the default location) and resolves every option. */
@@ -45,6 +48,7 @@ export async function resolveInstallOptions(request: ResolveRequest = {}): Promi
   const given = request.flags?.config_file;
   let configFile: string | undefined;
   let via: ValueSource | undefined;
+  let skipped: string[] = [];
   if (given && typeof given.value === 'string' && given.value !== '') {
     configFile = given.value;
     via = { kind: 'flag', name: given.flag };
@@ -54,10 +58,11 @@ export async function resolveInstallOptions(request: ResolveRequest = {}): Promi
   } else {
     configFile = request.home === undefined ? findDefaultConfigFile(CONFIG_BASENAME, env) : findDefaultConfigFile(CONFIG_BASENAME, env, request.home);
     via = { kind: 'default' };
+    skipped = request.home === undefined ? pythonConfigFiles(CONFIG_BASENAME, env) : pythonConfigFiles(CONFIG_BASENAME, env, request.home);
   }
   const file = configFile ? await loadConfigFile(configFile, via) : undefined;
   const config = resolveConfig(installOptions, { flags: request.flags ?? {}, env, ...(file ? { file } : {}) });
-  return { config, ...(configFile ? { configFile } : {}) };
+  return { config, ...(configFile ? { configFile } : {}), ...(skipped.length > 0 ? { skippedConfigFiles: skipped } : {}) };
 }
 
 /** The active Python environment's prefix: VIRTUAL_ENV, CONDA_PREFIX, else python3's (or python's) sys.prefix. */
@@ -109,6 +114,9 @@ export function installKernelSpec(resolved: ResolvedInstall, context: InstallCon
   const logger = context.logger ?? silentLogger;
   const { values, sources } = resolved.config;
   if (resolved.configFile) logger.debug(`Read configuration from ${resolved.configFile}`);
+  for (const path of resolved.skippedConfigFiles ?? []) {
+    logger.warn(`Skipped ${path}: gp reads only JSON or YAML config files; write its settings to ${path.replace(/\.py$/, '.json')} (or .yaml) instead.`);
+  }
   const plan = planKernelSpec(values, sources);
   const destination = destinationFor(values, sources, env, context.cwd);
   const dir = kernelsDir(destination, env);
