@@ -5,6 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 bash scripts/bootstrap.sh
 venv_bin=$(bash scripts/python-env.sh)
 export GP_TEST_PYTHON="$venv_bin/python"

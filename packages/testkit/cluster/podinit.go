@@ -5,6 +5,10 @@ package main
 // UTS namespace (CLONE_NEWUTS, which needs root); pod-init sets the namespace's hostname and
 // execs the container's command in place (same pid, same process group, the parent-death
 // signal kept), so nothing else about the process changes.
+//
+// fd 3 is a pipe to the node, marked close-on-exec here: the node reads it to its end, so it knows
+// the container's own command runs (the exec closed the pipe) before it reports the container
+// started, or reads why it could not start.
 
 import (
 	"fmt"
@@ -38,11 +42,19 @@ func runPodInit(args []string) int {
 	if len(argv) == 0 {
 		argv = []string{path}
 	}
+	status := os.NewFile(3, "pod-init-status")
+	syscall.CloseOnExec(3)
+	fail := func(code int, format string, a ...any) int {
+		msg := fmt.Sprintf(format, a...)
+		if status != nil {
+			_, _ = status.WriteString(msg)
+		}
+		fmt.Fprintln(os.Stderr, msg)
+		return code
+	}
 	if err := syscall.Sethostname([]byte(hostname)); err != nil {
-		fmt.Fprintf(os.Stderr, "pod-init: cannot set the hostname %q: %v\n", hostname, err)
-		return 126
+		return fail(126, "pod-init: cannot set the hostname %q: %v", hostname, err)
 	}
 	err := syscall.Exec(path, argv, os.Environ())
-	fmt.Fprintf(os.Stderr, "exec %s: %v\n", path, err)
-	return 127
+	return fail(127, "exec %s: %v", path, err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -834,12 +835,8 @@ func startProcess(spec processSpec, logPath string) (*exec.Cmd, error) {
 	// As root, each pod process gets its own UTS namespace with the pod's hostname (pod-init sets
 	// it and execs the command in place). Without the privilege it runs with the machine's hostname.
 	if self, err := os.Executable(); err == nil && spec.hostname != "" && os.Geteuid() == 0 {
-		cmd := newCmd()
-		cmd.Path = self
-		cmd.Args = append([]string{"gp-testcluster", "pod-init", "--hostname", spec.hostname, "--", spec.path}, spec.argv...)
-		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWUTS
-		if err := cmd.Start(); err == nil {
-			return cmd, nil
+		if cmd, started, err := startWithPodInit(newCmd(), self, spec); started {
+			return cmd, err
 		}
 	}
 	cmd := newCmd()
@@ -847,6 +844,33 @@ func startProcess(spec processSpec, logPath string) (*exec.Cmd, error) {
 		return nil, err
 	}
 	return cmd, nil
+}
+
+// startWithPodInit starts the container through pod-init in a new UTS namespace and returns once
+// its own command runs (pod-init's status pipe closed by the exec), as a runtime reports a container
+// started only then. started is false when no new namespace could be made (the caller starts the
+// process without one); err says why the command could not start.
+func startWithPodInit(cmd *exec.Cmd, self string, spec processSpec) (_ *exec.Cmd, started bool, _ error) {
+	cmd.Path = self
+	cmd.Args = append([]string{"gp-testcluster", "pod-init", "--hostname", spec.hostname, "--", spec.path}, spec.argv...)
+	cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWUTS
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return nil, false, nil
+	}
+	defer statusR.Close()
+	cmd.ExtraFiles = []*os.File{statusW}
+	err = cmd.Start()
+	statusW.Close()
+	if err != nil {
+		return nil, false, nil
+	}
+	msg, _ := io.ReadAll(statusR)
+	if len(msg) > 0 {
+		_ = cmd.Wait()
+		return nil, true, errors.New(string(msg))
+	}
+	return cmd, true, nil
 }
 
 // expandVars does Kubernetes' $(VAR) expansion: $(NAME) becomes the value of NAME if
