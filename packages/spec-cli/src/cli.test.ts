@@ -5,7 +5,7 @@ import yargs from 'yargs';
 import { describe, expect, it } from 'vitest';
 import { main } from './cli.js';
 import { installCommand, parseInstallArgs } from './commands/install.js';
-import { UsageError } from './commands/registry.js';
+import { UsageError } from './commands/command.js';
 
 async function run(args: string[]) {
   let out = '';

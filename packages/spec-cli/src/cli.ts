@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, isGpError } from '@gp/core';
-import { COMMANDS, UsageError } from './commands/registry.js';
+import { UsageError } from './commands/command.js';
+import { COMMANDS } from './commands/registry.js';
 
 export { UsageError };
 

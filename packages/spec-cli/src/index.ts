@@ -1,6 +1,7 @@
 // @gp/spec-cli: the `k8s-spec` CLI and the kernelspec installer behind it, usable as a library.
 export { main, topLevelHelp, UsageError } from './cli.js';
-export { COMMANDS, type CommandEntry, type LoadedCommand } from './commands/registry.js';
+export { COMMANDS, type CommandEntry } from './commands/registry.js';
+export type { LoadedCommand } from './commands/command.js';
 export { renderHelp, type HelpDoc } from './help.js';
 export { DEFAULT_IMAGES, DEFAULT_IMAGE_TAG, type ImageKey } from './install/images.js';
 export {

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, GpError, createLogger, type Logger, type ValueSource } from '@gp/core';
 import type { Argv, CommandModule } from 'yargs';
-import type { LoadedCommand } from './registry.js';
+import type { LoadedCommand } from './command.js';
 
 export const IMAGE_BOOTSTRAP_DESCRIPTION = "Installs gp's kernel launchers and bootstrap script into a kernel image.";
 export const LOGGER_NAME = 'ImageBootstrapInstaller';

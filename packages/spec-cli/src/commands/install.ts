@@ -8,7 +8,7 @@ import yargsParser from 'yargs-parser';
 import { renderHelp } from '../help.js';
 import { installKernelSpec, resolveInstallOptions } from '../install/install.js';
 import { HELP_ORDER, SECTION_ORDER, installOptions } from '../install/options.js';
-import { UsageError, type LoadedCommand } from './registry.js';
+import { UsageError, type LoadedCommand } from './command.js';
 
 export const INSTALL_DESCRIPTION = 'Creates a Jupyter kernel specification for use within a Kubernetes cluster.';
 export const LOGGER_NAME = 'K8sSpecInstaller';
