@@ -55,6 +55,16 @@ function cleanEnv(env: Readonly<Record<string, string | undefined>>): Record<str
   return out;
 }
 
+/** The testkit's build messages, for someone who waits for the first start. */
+export function buildProgress(line: string): string {
+  const text = line.trim();
+  const building = /^building gp-testcluster \(Kubernetes (\S+)\) into (\S+);/.exec(text);
+  if (building) {
+    return `building the control plane (Kubernetes ${building[1]}) from its Go sources, once: about 15 minutes on 2 cores; later starts take seconds (cached in ${building[2]})`;
+  }
+  return `control plane build: ${text.replace(/^go build: /, '')}`;
+}
+
 export class Sandbox {
   private state: State = 'new';
   private dir: string | undefined;
@@ -105,9 +115,7 @@ export class Sandbox {
 
     const specsDir = await installKernelSpecs(kernels, { repoRoot, prefix: join(dir, 'kernelspecs'), configDir: join(dir, 'spec-config'), launchTimeout: settings.launch_timeout, env: base });
 
-    const binary = await ensureClusterBinary({
-      log: (line) => this.log(`control plane: ${line.trim()}${/building gp-testcluster/.test(line) ? ' (once; about 15 minutes on 2 cores, cached in ~/.cache/gp-testkit afterwards)' : ''}`),
-    });
+    const binary = await ensureClusterBinary({ log: (line) => this.log(buildProgress(line)) });
     this.log(`starting the embedded control plane (Kubernetes ${binary.kubernetesVersion}: etcd, kube-apiserver, controller manager, scheduler, a process node)`);
     const started = Date.now();
     this.cluster = await startCluster({

@@ -1,0 +1,156 @@
+/**
+ * gp-sandbox as a person uses it: `./gp-sandbox --kubeconfig` from the checkout (the README's command; it runs the
+ * set-up scripts, then the built app), the printed URL opened in headless Chromium (Debian `chromium` +
+ * playwright-core), a notebook on "Kubernetes Python" running `print(6*7)`, the kernel pod seen through the
+ * printed kubeconfig, then Ctrl-C (SIGINT): every process it started is gone and its TMPDIR (where the sandbox's
+ * and the cluster's temp dirs live) is empty. The notebook's screenshot goes to .test-artifacts/.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { repoRoot, testPythonBin } from '@gp/testkit';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, expect, it } from 'vitest';
+
+const CHROMIUM = process.env.GP_TEST_CHROMIUM ?? '/usr/bin/chromium';
+const ARTIFACTS_DIR = join(repoRoot, '.test-artifacts');
+
+const sandboxTmp = mkdtempSync(join(tmpdir(), 'gp-sandbox-test-'));
+let sandbox: ChildProcess | undefined;
+let stdout = '';
+let stderr = '';
+let browser: Browser | undefined;
+
+/** `pid starttime` of every process below `root` (by parent pid), from /proc. */
+function descendants(root: number): Map<number, string> {
+  const parent = new Map<number, number>();
+  const start = new Map<number, string>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(entry), Number(fields[1]));
+      start.set(Number(entry), fields[19]!);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = new Map<number, string>();
+  const walk = (pid: number) => {
+    for (const [child, ppid] of parent) {
+      if (ppid === pid && !out.has(child)) {
+        out.set(child, start.get(child)!);
+        walk(child);
+      }
+    }
+  };
+  walk(root);
+  return out;
+}
+
+function stillRunning(processes: Map<number, string>): number[] {
+  return [...processes].filter(([pid, started]) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] === started;
+    } catch {
+      return false;
+    }
+  }).map(([pid]) => pid);
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, fn: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; sandbox stderr:\n${stderr.slice(-4000)}\nstdout:\n${stdout.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+afterAll(async () => {
+  await browser?.close().catch(() => undefined);
+  if (sandbox && sandbox.exitCode === null && sandbox.signalCode === null) {
+    sandbox.kill('SIGTERM');
+    await new Promise((r) => sandbox!.once('exit', r));
+  }
+  rmSync(sandboxTmp, { recursive: true, force: true });
+});
+
+it('./gp-sandbox serves JupyterLab whose Kubernetes Python notebook runs in a pod, and Ctrl-C leaves nothing', async () => {
+  const venv = dirname(testPythonBin());
+  sandbox = spawn('bash', [join(repoRoot, 'gp-sandbox'), '--kubeconfig'], {
+    cwd: repoRoot,
+    env: { ...process.env, TMPDIR: sandboxTmp, GP_VENV: venv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  sandbox.stdout!.on('data', (d) => (stdout += d));
+  sandbox.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => sandbox!.once('exit', (code) => resolve(code)));
+
+  const labUrl = await waitFor('the URL to open', 300_000, () => {
+    if (sandbox!.exitCode !== null) throw new Error(`gp-sandbox exited with ${sandbox!.exitCode}:\n${stderr}`);
+    return /http:\/\/127\.0\.0\.1:\d+\/lab\?token=[0-9a-f]+/.exec(stdout)?.[0];
+  });
+  expect(stderr).toContain('not a production cluster');
+  const kubeconfig = /export KUBECONFIG=(\S+)/.exec(stdout)?.[1];
+  expect(kubeconfig).toBeDefined();
+  expect(kubeconfig!.startsWith(sandboxTmp)).toBe(true);
+
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
+  const page = await browser.newPage({ viewport: { width: 1100, height: 620 } });
+  await page.goto(labUrl);
+  const card = page.locator('.jp-LauncherCard[data-category="Notebook"][title="Kubernetes Python"]');
+  await card.waitFor({ timeout: 120_000 });
+  await card.click();
+  const notebook = page.locator('.jp-NotebookPanel').last();
+  await notebook.waitFor({ timeout: 60_000 });
+  const output = notebook.locator('.jp-Cell').first().locator('.jp-OutputArea-output');
+  try {
+    // Once the status bar says Idle the pod's kernel answered on the notebook's WebSocket (JupyterLab drops a
+    // cell run before that, with any kernel).
+    await page.getByText('Kubernetes Python | Idle').waitFor({ timeout: 180_000 });
+    await notebook.locator('.jp-Cell .cm-content').first().click();
+    await page.keyboard.type("import os; print(6*7, os.environ['HOSTNAME'])");
+    await page.keyboard.press('Shift+Enter');
+    await output.waitFor({ timeout: 60_000 });
+  } catch (e) {
+    mkdirSync(ARTIFACTS_DIR, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS_DIR, 'sandbox-notebook-failed.png') });
+    writeFileSync(join(ARTIFACTS_DIR, 'sandbox-notebook-failed.log'), `${stderr}\n${stdout}`);
+    throw new Error(`no cell output (screenshot and the sandbox's output in ${ARTIFACTS_DIR})`, { cause: e });
+  }
+
+  // The kernel pod, through the printed kubeconfig, as `kubectl get pods` would list it.
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig!);
+  const pods = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default' })).items;
+  expect(pods).toHaveLength(1);
+  const pod = pods[0]!;
+  expect(pod.status?.phase).toBe('Running');
+  expect(pod.metadata?.labels?.kernel_id).toBeDefined();
+  expect(pod.metadata?.name).toMatch(new RegExp(`-${pod.metadata!.labels!.kernel_id}$`));
+  // The cell ran in that pod: the process node gives each pod's processes HOSTNAME=<pod name>.
+  expect((await output.innerText()).trim()).toBe(`42 ${pod.metadata!.name}`);
+
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS_DIR, 'sandbox-notebook.png') });
+  await browser.close();
+  browser = undefined;
+
+  // Ctrl-C: everything the sandbox started goes (the kernel's processes included), and its temp dirs with it.
+  const started = descendants(sandbox.pid!);
+  expect(started.size).toBeGreaterThanOrEqual(8); // 5 cluster components, gateway, JupyterLab, the kernel's
+  sandbox.kill('SIGINT');
+  expect(await exited).toBe(0);
+  expect(stderr).toContain('stopped; nothing left running');
+  expect(stillRunning(started)).toEqual([]);
+  // Only corepack's compile cache of the pnpm that ./gp-sandbox's set-up runs may stay (a cache kept across runs
+  // by design, like the machine's own /tmp/v8-compile-cache-<uid>); no temp dir of the sandbox or its cluster.
+  expect(readdirSync(sandboxTmp).filter((e) => !/^v8-compile-cache-\d+$/.test(e))).toEqual([]);
+  expect(existsSync(kubeconfig!)).toBe(false);
+}, 600_000);
