@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@gp/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { helpText, parseArgs, settingsFromCommandLine, TRY_OUT_NOTICE } from './cli.js';
+import { helpText, optionsMarkdown, parseArgs, settingsFromCommandLine, TRY_OUT_NOTICE } from './cli.js';
 import { PortInUseError } from './errors.js';
 import { DEFAULT_LAB_PORT, sandboxOptionTable } from './options.js';
 import { choosePort, tryPort } from './ports.js';
@@ -95,5 +98,13 @@ describe('buildProgress', () => {
       'building the control plane (Kubernetes v1.36.3) from its Go sources, once: about 15 minutes on 2 cores; later starts take seconds (cached in /c/v1.36.3-abc)',
     );
     expect(buildProgress('  go build: 300 packages compiled (120s)')).toBe('control plane build: 300 packages compiled (120s)');
+  });
+});
+
+describe('README', () => {
+  it("the option table is the one the definitions give (optionsMarkdown)", () => {
+    const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md'), 'utf8');
+    const table = /<!-- options:start -->\n([\s\S]*?)\n<!-- options:end -->/.exec(readme)?.[1];
+    expect(table).toBe(optionsMarkdown());
   });
 });

@@ -68,3 +68,14 @@ export function helpText(): string {
   lines.push('--help', '    This text.');
   return lines.join('\n');
 }
+
+/** The README's option table, derived from the definitions (a unit test keeps the README equal to it). */
+export function optionsMarkdown(): string {
+  const rows = ['| flag | environment | default | what it does |', '|---|---|---|---|'];
+  for (const def of sandboxOptionTable.list) {
+    const flag = def.kind === 'bool' ? `--${def.flag}` : `--${def.flag}=${def.metavar}`;
+    const dflt = def.defaultText ?? def.format(def.default);
+    rows.push(`| \`${flag}\` | \`${def.env.join('`, `')}\` | \`${dflt}\` | ${def.help.replace(/\|/g, '\\|')} |`);
+  }
+  return rows.join('\n');
+}

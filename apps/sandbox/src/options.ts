@@ -30,6 +30,7 @@ export const sandboxOptionTable = defineOptions({
     help: `JupyterLab's port on 127.0.0.1. Left at the default and taken (say, by another sandbox), the next free port is used; a port given explicitly must be free. 0 picks any free port.`,
     default: DEFAULT_LAB_PORT,
     env: 'GP_SANDBOX_PORT',
+    metavar: '<port>',
     validate: port,
   }),
   gateway_port: defineOption<number>({
@@ -39,6 +40,7 @@ export const sandboxOptionTable = defineOptions({
     help: "gp-gateway's port on 127.0.0.1; 0 picks a free port.",
     default: 0,
     env: 'GP_SANDBOX_GATEWAY_PORT',
+    metavar: '<port>',
     validate: port,
   }),
   languages: defineOption<SandboxLanguage[]>({
@@ -61,6 +63,7 @@ export const sandboxOptionTable = defineOptions({
     default: '',
     defaultText: '<checkout>/.venv/bin/python',
     env: 'GP_SANDBOX_PYTHON',
+    metavar: '<path>',
   }),
   notebook_dir: defineOption<string>({
     name: 'notebook_dir',
@@ -70,6 +73,7 @@ export const sandboxOptionTable = defineOptions({
     default: '',
     defaultText: '(temporary)',
     env: 'GP_SANDBOX_NOTEBOOK_DIR',
+    metavar: '<dir>',
   }),
   launch_timeout: defineOption<number>({
     name: 'launch_timeout',
@@ -78,6 +82,7 @@ export const sandboxOptionTable = defineOptions({
     help: 'Seconds a kernel pod may take to start and report back (the kernelspecs\' launch timeout).',
     default: 120,
     env: 'GP_SANDBOX_LAUNCH_TIMEOUT',
+    metavar: '<seconds>',
     validate: (v) => (v > 0 ? undefined : 'a positive number of seconds'),
   }),
   kubeconfig: defineOption<boolean>({
