@@ -81,7 +81,7 @@ afterAll(async () => {
   rmSync(sandboxTmp, { recursive: true, force: true });
 });
 
-it('./gp-sandbox serves JupyterLab whose Kubernetes Python notebook runs in a pod, and Ctrl-C leaves nothing', async () => {
+it('./gp-sandbox serves JupyterLab whose Kubernetes Python notebook runs in a pod; a second sandbox beside it gets its own ports; Ctrl-C leaves nothing', async () => {
   const venv = dirname(testPythonBin());
   sandbox = spawn('bash', [join(repoRoot, 'gp-sandbox'), '--kubeconfig'], {
     cwd: repoRoot,
@@ -141,6 +141,37 @@ it('./gp-sandbox serves JupyterLab whose Kubernetes Python notebook runs in a po
   await page.screenshot({ path: join(ARTIFACTS_DIR, 'sandbox-notebook.png') });
   await browser.close();
   browser = undefined;
+
+  // A second sandbox beside the first picks its own ports (and has its own cluster and temp dir); SIGTERM stops it.
+  const firstPort = Number(new URL(labUrl).port);
+  let secondOut = '';
+  let secondErr = '';
+  const second = spawn(process.execPath, [join(repoRoot, 'apps', 'sandbox', 'dist', 'bin', 'gp-sandbox.js'), '--languages=python'], {
+    cwd: repoRoot,
+    env: { ...process.env, TMPDIR: sandboxTmp, GP_SANDBOX_PYTHON: join(testPythonBin(), 'python') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  second.stdout.on('data', (d) => (secondOut += d));
+  second.stderr.on('data', (d) => (secondErr += d));
+  const secondExited = new Promise<number | null>((resolve) => second.once('exit', (code) => resolve(code)));
+  try {
+    const secondUrl = await waitFor('the second sandbox\'s URL', 180_000, () => {
+      if (second.exitCode !== null) throw new Error(`the second gp-sandbox exited with ${second.exitCode}:\n${secondErr}`);
+      return /http:\/\/127\.0\.0\.1:\d+\/lab\?token=[0-9a-f]+/.exec(secondOut)?.[0];
+    });
+    const secondLab = new URL(secondUrl);
+    expect(Number(secondLab.port)).not.toBe(firstPort);
+    const specs = (await (await fetch(`${secondLab.origin}/api/kernelspecs`, { headers: { Authorization: `token ${secondLab.searchParams.get('token')}` } })).json()) as { kernelspecs: Record<string, unknown> };
+    expect(Object.keys(specs.kernelspecs)).toEqual(['k8s_python']);
+    const secondStarted = descendants(second.pid!);
+    second.kill('SIGTERM');
+    expect(await secondExited).toBe(0);
+    expect(stillRunning(secondStarted)).toEqual([]);
+  } finally {
+    if (second.exitCode === null && second.signalCode === null) second.kill('SIGKILL');
+  }
+  // The first one still serves.
+  expect((await fetch(`${new URL(labUrl).origin}/api/status`, { headers: { Authorization: `token ${new URL(labUrl).searchParams.get('token')}` } })).status).toBe(200);
 
   // Ctrl-C: everything the sandbox started goes (the kernel's processes included), and its temp dirs with it.
   const started = descendants(sandbox.pid!);
