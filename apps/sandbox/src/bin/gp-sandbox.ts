@@ -79,7 +79,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
-    process.stderr.write(`gp-sandbox: ${isGpError(e) ? `${e.message} [${e.code}]` : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    // Typed errors (gp's, and the testkit's build/start errors) are messages for a person; anything else is a bug.
+    const code = e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && /^GP_/.test((e as { code: string }).code) ? (e as { code: string }).code : undefined;
+    process.stderr.write(`gp-sandbox: ${code ? `${(e as Error).message} [${code}]` : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exit(isGpError(e) && e.code === 'GP_INVALID_CONFIG' ? 2 : 1);
   },
 );
