@@ -100,6 +100,27 @@ export function startProcess(
   };
 }
 
+/**
+ * SIGTERM to every direct child of this process (a `go build` of the control plane, a `k8s-spec install`): for a
+ * stop while starting, when those are not tracked. Synchronous, for exit handlers.
+ */
+export function terminateChildren(): void {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid) process.kill(Number(entry), 'SIGTERM');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
 /** The last `lines` lines of a log file ('' when unreadable). */
 export function logTail(path: string, lines = 20): string {
   try {

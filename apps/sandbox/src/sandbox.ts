@@ -15,7 +15,7 @@ import { createGatewayRbac, KERNEL_NAMESPACE, writeAdminKubeconfig, writeGateway
 import { chooseKernels, installKernelSpecs, kernelImages, resolvePython, type KernelOffer } from './kernels.js';
 import type { SandboxSettings } from './options.js';
 import { choosePort } from './ports.js';
-import { logTail, SANDBOX_DIR_PREFIX, startProcess, sweepStaleSandboxes, type ManagedProcess } from './processes.js';
+import { logTail, SANDBOX_DIR_PREFIX, startProcess, sweepStaleSandboxes, terminateChildren, type ManagedProcess } from './processes.js';
 
 export interface SandboxOptions {
   settings: SandboxSettings;
@@ -271,6 +271,7 @@ export class Sandbox {
    */
   killSync(): void {
     for (const p of this.processes) p.killSync();
+    terminateChildren();
     this.removeDir();
     this.state = 'stopped';
   }

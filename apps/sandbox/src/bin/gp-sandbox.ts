@@ -80,7 +80,8 @@ main().then(
   (code) => process.exit(code),
   (e: unknown) => {
     // Typed errors (gp's, and the testkit's build/start errors) are messages for a person; anything else is a bug.
-    const code = e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && /^GP_/.test((e as { code: string }).code) ? (e as { code: string }).code : undefined;
+    const tagged = (e as { code?: unknown } | null)?.code;
+    const code = e instanceof Error && typeof tagged === 'string' && tagged.startsWith('GP_') ? tagged : undefined;
     process.stderr.write(`gp-sandbox: ${code ? `${(e as Error).message} [${code}]` : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exit(isGpError(e) && e.code === 'GP_INVALID_CONFIG' ? 2 : 1);
   },
