@@ -45,6 +45,7 @@ async function main(): Promise<number> {
       sandbox.killSync();
       process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
     }
+    phase = 'stopping';
     requestStop(signal);
   };
   process.on('SIGINT', onSignal);
