@@ -2,8 +2,9 @@
  * gp-sandbox as a person uses it: `./gp-sandbox --kubeconfig` from the checkout (the README's command; it runs the
  * set-up scripts, then the built app), the printed URL opened in headless Chromium (Debian `chromium` +
  * playwright-core), a notebook on "Kubernetes Python" running `print(6*7)`, the kernel pod seen through the
- * printed kubeconfig, then Ctrl-C (SIGINT): every process it started is gone and its TMPDIR (where the sandbox's
- * and the cluster's temp dirs live) is empty. The notebook's screenshot goes to .test-artifacts/.
+ * printed kubeconfig, an R notebook where IRkernel is installed, a second sandbox beside the first, then Ctrl-C
+ * (SIGINT): every process it started is gone and its TMPDIR (where the sandbox's and the cluster's temp dirs live)
+ * is empty. The notebook's screenshot goes to .test-artifacts/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { repoRoot, testPythonBin } from '@gp/testkit';
 import { chromium, type Browser } from 'playwright-core';
+import { hasIRkernel } from './kernels.js';
 import { afterAll, expect, it } from 'vitest';
 
 const CHROMIUM = process.env.GP_TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -81,7 +83,7 @@ afterAll(async () => {
   rmSync(sandboxTmp, { recursive: true, force: true });
 });
 
-it('./gp-sandbox serves JupyterLab whose Kubernetes Python notebook runs in a pod; a second sandbox beside it gets its own ports; Ctrl-C leaves nothing', async () => {
+it('./gp-sandbox serves JupyterLab whose Kubernetes Python (and R) notebooks run in pods; a second sandbox beside it gets its own ports; Ctrl-C leaves nothing', async () => {
   const venv = dirname(testPythonBin());
   sandbox = spawn('bash', [join(repoRoot, 'gp-sandbox'), '--kubeconfig'], {
     cwd: repoRoot,
@@ -139,6 +141,35 @@ it('./gp-sandbox serves JupyterLab whose Kubernetes Python notebook runs in a po
 
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS_DIR, 'sandbox-notebook.png') });
+
+  // R where IRkernel is installed: a "Kubernetes R" notebook runs in its own pod; else the sandbox says why not.
+  await page.locator('.lm-TabBar-addButton:not(.lm-mod-hidden)').first().click(); // the tab bar's "+": a new launcher
+  const rCard = page.locator('.jp-LauncherCard[data-category="Notebook"][title="Kubernetes R"]');
+  if (hasIRkernel(process.env)) {
+    await rCard.last().waitFor({ timeout: 30_000 });
+    await rCard.last().click();
+    const rNotebook = page.locator('.jp-NotebookPanel').last();
+    const rOutput = rNotebook.locator('.jp-Cell').first().locator('.jp-OutputArea-output');
+    try {
+      await page.getByText('Kubernetes R | Idle').waitFor({ timeout: 180_000 });
+      await rNotebook.locator('.jp-Cell .cm-content').first().click();
+      await page.keyboard.type("cat(6*7, Sys.getenv('HOSTNAME'))");
+      await page.keyboard.press('Shift+Enter');
+      await rOutput.waitFor({ timeout: 60_000 });
+    } catch (e) {
+      await page.screenshot({ path: join(ARTIFACTS_DIR, 'sandbox-notebook-r-failed.png') });
+      writeFileSync(join(ARTIFACTS_DIR, 'sandbox-notebook-r-failed.log'), `${stderr}\n${stdout}`);
+      throw new Error(`no R cell output (screenshot and the sandbox's output in ${ARTIFACTS_DIR})`, { cause: e });
+    }
+    const rPods = (await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default' })).items.map((p) => p.metadata!.name!);
+    expect(rPods).toHaveLength(2);
+    const rPod = rPods.find((name) => name !== pod.metadata!.name)!;
+    expect((await rOutput.innerText()).trim()).toBe(`42 ${rPod}`);
+  } else {
+    expect(stderr).toContain('Kubernetes R is not offered');
+    await page.locator('.jp-LauncherCard[data-category="Notebook"]').first().waitFor({ timeout: 30_000 });
+    expect(await rCard.count()).toBe(0);
+  }
   await browser.close();
   browser = undefined;
 
@@ -175,7 +206,7 @@ it('./gp-sandbox serves JupyterLab whose Kubernetes Python notebook runs in a po
 
   // Ctrl-C: everything the sandbox started goes (the kernel's processes included), and its temp dirs with it.
   const started = descendants(sandbox.pid!);
-  expect(started.size).toBeGreaterThanOrEqual(8); // 5 cluster components, gateway, JupyterLab, the kernel's
+  expect(started.size).toBeGreaterThanOrEqual(8); // 5 cluster components, gateway, JupyterLab, the kernels'
   sandbox.kill('SIGINT');
   expect(await exited).toBe(0);
   expect(stderr).toContain('stopped; nothing left running');
