@@ -36,6 +36,12 @@ export interface StartClusterOptions {
   log?: (line: string) => void;
   /** Give up starting after this long (default 180 s), counted once the binary is there (a build is not part of it). */
   startTimeoutMs?: number;
+  /**
+   * Kill everything at once on SIGINT/SIGTERM (default true). A host that stops its own processes first
+   * (a long-running tool) passes false and calls `stop()` from its own signal handler; killing everything on
+   * process exit stays on either way.
+   */
+  handleSignals?: boolean;
 }
 
 export interface TestCluster extends ClusterClient {
@@ -332,9 +338,12 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
     // Let whoever else listens (or the default action) handle the signal.
     if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   };
+  const handleSignals = options.handleSignals ?? true;
   process.on('exit', onExit);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  if (handleSignals) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
 
   const stop = async () => {
     if (stopped) return;
