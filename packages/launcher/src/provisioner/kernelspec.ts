@@ -86,13 +86,23 @@ export interface ArgvValues {
   public_key: string;
   port_range: string;
   resource_dir?: string;
+  /**
+   * The transport-encryption policy handed to the launcher. The reference always fills this placeholder, with
+   * the empty string when CurveZMQ is not in use (gp does not encrypt kernel channels yet), so that
+   * `--transport-encryption {transport_encryption}` never reaches a launcher or a pod literally.
+   */
+  transport_encryption?: string;
 }
 
-/** Replaces `{kernel_id}`, `{response_address}`, `{public_key}`, `{port_range}` (and `{resource_dir}`). */
+/**
+ * Replaces `{kernel_id}`, `{response_address}`, `{public_key}`, `{port_range}`, `{transport_encryption}` (empty
+ * unless given) and `{resource_dir}` when known; any other `{name}` stays as it is.
+ */
 export function substituteArgv(argv: readonly string[], values: ArgvValues): string[] {
+  const all: Record<string, string | undefined> = { transport_encryption: '', ...values };
   return argv.map((a) =>
     a.replace(/\{([A-Za-z0-9_]+)\}/g, (whole, name: string) => {
-      const v = (values as unknown as Record<string, string | undefined>)[name];
+      const v = all[name];
       return v === undefined ? whole : v;
     }),
   );
