@@ -380,7 +380,6 @@ class CommServer:
     launcher → ``{"gp_comm":2,"nonce":N}\\n``; host → ``{"body":B,"mac":hex(HMAC-SHA256(secret,
     "gp-comm-v2\\n"+N+"\\n"+B))}`` then EOF; launcher → ``{"ok":true}`` or ``{"ok":false,"error":...}``.
     Without a secret (version 1) requests are the reference's plain JSON, read until EOF.
-    """
 
     Connections are admitted like the host's response listener admits them: at most
     ``MAX_COMM_CONNECTIONS`` in total and ``GP_COMM_MAX_PER_SOURCE`` (4) per source address; a newcomer
