@@ -30,6 +30,7 @@ import { KubernetesApiError, type ObjectRef } from '../errors.js';
 import { resolveLaunch, type LaunchRequest, type NamespaceMode, type ResolvedLaunch, type SparkContextInitMode } from '../inputs.js';
 import { call, createKubeClient, loadKubeConfig, resourcePath, SA_TOKEN } from '../kube.js';
 import { inClusterHost, launcherSpawnEnv } from './spawn-env.js';
+import { checkClientSparkOpts, sparkSubmitArgs } from '../spark-opts.js';
 import { deleteKernelResources, launchKernelResources, type KernelResourcesHandle } from '../launch.js';
 import { KernelLaunchCodes, KernelLaunchError } from '../watch/errors.js';
 import { WatchHub } from '../watch/hub.js';
@@ -420,6 +421,13 @@ export abstract class KubernetesProvisionerBase {
       // creates it (and would read a KERNEL_NAMESPACE as bring-your-own).
       if (resolved.namespaceMode !== 'automatic') env.KERNEL_NAMESPACE = resolved.namespace;
       if (invocation) request.env = env;
+      // A client's spark-submit options are checked here (403 naming admin-owned settings); a spawned run.sh gets
+      // the whole option list split into one argument per line, so it never evals or globs a client's text.
+      if (env.KERNEL_EXTRA_SPARK_OPTS) checkClientSparkOpts(env.KERNEL_EXTRA_SPARK_OPTS);
+      const adminSparkOpts = env.SPARK_OPTS || env.__TOREE_SPARK_OPTS__;
+      if (!invocation && adminSparkOpts !== undefined) {
+        env.GP_SPARK_SUBMIT_ARGS = sparkSubmitArgs(adminSparkOpts, { ...stringEnv(this.hostEnv), ...env }).join('\n');
+      }
       // The kernel's part of a spawned launcher's environment; spawnLauncher adds only what a launcher needs
       // from the host (spawn-env.ts), never the host's environment.
       const spawnEnv = { ...env };
@@ -586,6 +594,10 @@ export abstract class KubernetesProvisionerBase {
     const removeKubeDir = (): void => {
       if (kubeDir) rmSync(kubeDir, { recursive: true, force: true });
       kubeDir = undefined;
+      // A Spark run.sh removes its pod-template directory itself, unless it was killed (SIGKILL): then here.
+      if (p.spawnEnv.GP_SPARK_SUBMIT_ARGS !== undefined) {
+        rmSync(join(this.hostEnv.GP_POD_TEMPLATE_DIR || tmpdir(), `kpt_${this.kernelId}`), { recursive: true, force: true });
+      }
     };
     let child: ChildProcess;
     try {

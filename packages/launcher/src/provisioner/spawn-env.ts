@@ -9,7 +9,8 @@
  *   and the variables the kernelspec's `env` names (with `${VAR}` substituted);
  *   the response address, the public key and the port range come as arguments (`--response-address`,
  *   `--public-key`, `--port-range`);
- * - what is needed to run at all: `LAUNCHER_RUNTIME_ENV` from the host (`PATH`, locale, time zone);
+ * - what is needed to run at all: `LAUNCHER_RUNTIME_ENV` from the host (`PATH`, locale, time zone, and for a
+ *   Spark kernelspec's run.sh `JAVA_HOME`, `SPARK_HOME`, `SPARK_CONF_DIR`, `GP_POD_TEMPLATE_DIR`, `KERNEL_LAUNCHERS_DIR`);
  * - the launcher host settings (`GP_NAMESPACE`, `GP_UNAUTHORIZED_USERS`... every variable of `HOST_OPTIONS`),
  *   so gp's own launcher behind a wrapper resolves a launch as the host does; none of them is a secret;
  * - cluster access, the one credential a launcher needs to create the pod: in a pod,
@@ -21,7 +22,11 @@
 import { HOST_OPTIONS, type Env } from '../env.js';
 
 /** Host variables a spawned launcher needs to run at all. */
-export const LAUNCHER_RUNTIME_ENV = ['PATH', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'TZ'] as const;
+export const LAUNCHER_RUNTIME_ENV = [
+  'PATH', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'TZ',
+  // a Spark kernelspec's bin/run.sh runs spark-submit here
+  'JAVA_HOME', 'SPARK_HOME', 'SPARK_CONF_DIR', 'GP_POD_TEMPLATE_DIR', 'KERNEL_LAUNCHERS_DIR',
+] as const;
 
 /** The in-cluster address of the API server (not secrets: every pod gets them). */
 export const IN_CLUSTER_ENV = ['KUBERNETES_SERVICE_HOST', 'KUBERNETES_SERVICE_PORT'] as const;
