@@ -1,20 +1,24 @@
 /**
- * Threat model, launch path (see LAUNCH-PATH.md): secrets stay home. A gateway whose environment holds its
- * token and a KUBECONFIG runs a kernelspec made by the reference (argv: `python launch_kubernetes.py`,
- * which copies its whole environment into the pod). Neither the pod spec nor the kernel's os.environ may
- * hold anything of the host but what a launcher needs.
+ * Threat model, launch path (see LAUNCH-PATH.md), on the real control plane:
+ * - idle connections to the gateway's response listener (300, cap 256) and to a kernel's comm port (20,
+ *   cap 16) do not block a launch through the gateway's API nor its interrupt;
+ * - secrets stay home: a gateway whose environment holds its token and a KUBECONFIG runs a kernelspec made
+ *   by the reference (argv: `python launch_kubernetes.py`, which copies its whole environment into the
+ *   pod); neither the pod spec nor the kernel's os.environ holds anything of the host but what a launcher needs.
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ResponseListener } from '@gp/core';
 import { KubernetesProvisioner, type KernelSpecLike } from '@gp/launcher';
-import { JupyterKernelClient, testPython, testPythonBin, useCluster } from '@gp/testkit';
+import { freePorts, JupyterKernelClient, repoRoot, testPython, testPythonBin, useCluster } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const REF_IMAGE = 'gp-test/threat-reference-py:1';
+const GP_IMAGE = 'gp-test/threat-gp-py:1';
 const TOKEN = `gp-fake-gateway-token-${randomUUID()}`;
 const KUBECONFIG_MARKER = `/nonexistent/kubeconfig-marker-${randomUUID()}`;
 const HOST_ONLY = `host-only-value-${randomUUID()}`;
@@ -54,8 +58,63 @@ beforeAll(async () => {
     env: { SPEC_NAMED: 'from-the-kernelspec' },
     argv: ['python', join(scripts, 'launch_kubernetes.py'), '--kernel-id', '{kernel_id}', '--port-range', '{port_range}', '--response-address', '{response_address}', '--public-key', '{public_key}', '--kernel-class-name', 'ipykernel.ipkernel.IPythonKernel'],
   } as KernelSpecLike;
+  // gp's image and kernelspec (installed by the built CLI), for the gateway tests.
+  cluster.registerImage(GP_IMAGE, {
+    command: ['bash', join(repoRoot, 'packages', 'launcher', 'kernel-launchers', 'bootstrap', 'bootstrap-kernel.sh')],
+    env: { PATH: path, PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  execFileSync(process.execPath, [join(repoRoot, 'packages', 'spec-cli', 'dist', 'bin', 'k8s-spec.js'), 'install', '--prefix', join(dir, 'prefix'), '--image-name', GP_IMAGE], { stdio: 'pipe' });
   listener = await ResponseListener.start({ ip: '127.0.0.1', port: 0 });
   ns = await cluster.createNamespace('threat');
+});
+
+const idle: Socket[] = [];
+async function idleConnections(port: number, count: number): Promise<void> {
+  await Promise.all(
+    Array.from({ length: count }, () =>
+      new Promise<void>((resolve) => {
+        const s = connect({ host: '127.0.0.1', port }, () => resolve());
+        s.on('error', () => resolve());
+        idle.push(s);
+      }),
+    ),
+  );
+}
+
+describe('threat: idle connections starve the launch path', () => {
+  it('a launch through the gateway API succeeds while 300 idle connections sit on its response listener, and its interrupt gets past 20 on the comm port', async () => {
+    const { startGateway } = await import('../gateway.js');
+    const { DEFAULT_ALLOWED_ENV } = await import('../options.js');
+    const port = (await freePorts(1))[0]!;
+    const token = randomUUID();
+    const gateway = await startGateway({
+      ip: '127.0.0.1',
+      port,
+      token,
+      kernelspec_dirs: [join(dir, 'prefix', 'share', 'jupyter', 'kernels')],
+      state_file: '',
+      allowed_env: DEFAULT_ALLOWED_ENV,
+      log_level: 'warn',
+      kubeConfig: cluster.kc,
+      hostEnv: { GP_NAMESPACE: ns, PATH: process.env.PATH },
+      responseListener: listener,
+    });
+    cleanups.push(() => gateway.close({ stopKernels: true }));
+    try {
+      await idleConnections(listener.port, 300);
+      const headers = { Authorization: `token ${token}`, 'Content-Type': 'application/json' };
+      const started = await fetch(`${gateway.url}/api/kernels`, { method: 'POST', headers, body: JSON.stringify({ name: 'k8s_python', env: { KERNEL_USERNAME: 'alice', KERNEL_LAUNCH_TIMEOUT: '110' } }) });
+      expect(started.status).toBe(201);
+      const { id } = (await started.json()) as { id: string };
+      const kernel = await gateway.kernels.get(id);
+      await idleConnections(kernel.connectionInfo.comm_port!, 20);
+      const interrupted = await fetch(`${gateway.url}/api/kernels/${id}/interrupt`, { method: 'POST', headers, body: '{}' });
+      expect(interrupted.status).toBe(204);
+      expect((await fetch(`${gateway.url}/api/kernels/${id}`, { method: 'DELETE', headers })).status).toBe(204);
+    } finally {
+      for (const s of idle.splice(0)) s.destroy();
+    }
+  });
 });
 
 afterAll(async () => {
