@@ -16,21 +16,40 @@ import {
   type ValuesOf,
 } from '@gp/core';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { VOLUME_LIST_VARIABLES } from '@gp/launcher';
 import type { ResponseListener, Logger } from '@gp/core';
 
 export const GATEWAY_SECTION = 'GatewayApp';
 
+/**
+ * The request variables the gateway guards, each with its reason: the one definition behind
+ * `ADMIN_ONLY_ENV`, `MOUNT_BEARING_ENV` and the wildcard rule of --allowed-env.
+ * - admin-only: they choose where and as whom a kernel runs (namespace, service account, ids, images);
+ * - mount-bearing: they put volumes or config into the kernel's pods — the variables the templates parse
+ *   into volume and mount lists (`VOLUME_LIST_VARIABLES` of @gp/templates, through @gp/launcher), and
+ *   the SparkApplication's `sparkConfigMap`.
+ * Only naming one in --allowed-env allows it; a wildcard never does.
+ */
+export const GUARDED_ENV: Readonly<Record<string, 'admin-only' | 'mount-bearing'>> = Object.freeze({
+  KERNEL_NAMESPACE: 'admin-only',
+  KERNEL_SERVICE_ACCOUNT_NAME: 'admin-only',
+  KERNEL_UID: 'admin-only',
+  KERNEL_GID: 'admin-only',
+  KERNEL_IMAGE: 'admin-only',
+  KERNEL_EXECUTOR_IMAGE: 'admin-only',
+  KERNEL_CLUSTER_ROLE: 'admin-only',
+  KERNEL_ID: 'admin-only',
+  ...Object.fromEntries(VOLUME_LIST_VARIABLES.map((name) => [name, 'mount-bearing' as const])),
+  KERNEL_SPARKAPP_CONFIG_MAP: 'mount-bearing',
+});
+
+const guarded = (why: 'admin-only' | 'mount-bearing'): string[] =>
+  Object.entries(GUARDED_ENV).filter(([, w]) => w === why).map(([name]) => name);
+
 /** Variables only an operator may set: they choose where and as whom a kernel runs. */
-export const ADMIN_ONLY_ENV = [
-  'KERNEL_NAMESPACE',
-  'KERNEL_SERVICE_ACCOUNT_NAME',
-  'KERNEL_UID',
-  'KERNEL_GID',
-  'KERNEL_IMAGE',
-  'KERNEL_EXECUTOR_IMAGE',
-  'KERNEL_CLUSTER_ROLE',
-  'KERNEL_ID',
-] as const;
+export const ADMIN_ONLY_ENV: readonly string[] = guarded('admin-only');
+/** Variables that mount volumes or config into a kernel's pods. */
+export const MOUNT_BEARING_ENV: readonly string[] = guarded('mount-bearing');
 
 /** What clients may set by default: who they are, where they work, and resource requests. */
 export const DEFAULT_ALLOWED_ENV = [
@@ -133,7 +152,7 @@ export const gatewayOptionTable = defineOptions({
     name: 'allowed_env',
     kind: 'list',
     section: GATEWAY_SECTION,
-    help: `Variables a POST /api/kernels body's env may carry; any other gets a 403 naming it. A trailing * matches a prefix (KERNEL_EXTRA_*). ${ADMIN_ONLY_ENV.join(', ')} are admin-only: a prefix never matches them, only listing them by name allows them.`,
+    help: `Variables a POST /api/kernels body's env may carry; any other gets a 403 naming it. A trailing * matches a prefix of KERNEL_* names (KERNEL_EXTRA_*), never another variable. ${ADMIN_ONLY_ENV.join(', ')} are admin-only and ${MOUNT_BEARING_ENV.join(', ')} mount volumes or config: a wildcard never matches them, only listing them by name allows them. KERNEL_EXTRA_SPARK_OPTS is parsed, and settings the admin owns (images, service account, volumes, pod templates, namespace, spark.kubernetes.* but resource sizes) get a 403 naming them.`,
     default: DEFAULT_ALLOWED_ENV,
     env: 'GP_GATEWAY_ALLOWED_ENV',
     envNote: 'comma-separated',

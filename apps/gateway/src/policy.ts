@@ -1,16 +1,21 @@
 /**
- * Which variables a kernel request's `env` may carry: the operator's allow-list. Admin-only variables
- * (namespace, service account, UID/GID, images) pass only when listed by name, never through a prefix.
+ * Which variables a kernel request's `env` may carry: the operator's allow-list. Guarded variables
+ * (`GUARDED_ENV`: admin-only ones such as namespace, service account, UID/GID, images, and mount-bearing
+ * ones such as KERNEL_VOLUMES) pass only when listed by name; a wildcard matches only other KERNEL_* names.
  */
 import { AuthorizationError, GpError } from '@gp/core';
-import { ADMIN_ONLY_ENV } from './options.js';
+import { checkClientSparkOpts } from '@gp/launcher';
+import { ADMIN_ONLY_ENV, GUARDED_ENV } from './options.js';
 
 const ADMIN_ONLY = new Set<string>(ADMIN_ONLY_ENV);
 
-/** Whether `name` is allowed by `allowList` (exact names, or `PREFIX*` for non-admin names). */
+/**
+ * Whether `name` is allowed by `allowList`: listed by name, or matched by a `PREFIX*` entry when it is a
+ * KERNEL_* name that is neither admin-only nor mount-bearing (`GUARDED_ENV`).
+ */
 export function isEnvAllowed(name: string, allowList: readonly string[]): boolean {
   if (allowList.includes(name)) return true;
-  if (ADMIN_ONLY.has(name)) return false;
+  if (Object.hasOwn(GUARDED_ENV, name) || !name.startsWith('KERNEL_')) return false;
   return allowList.some((entry) => entry.endsWith('*') && name.startsWith(entry.slice(0, -1)));
 }
 
@@ -44,14 +49,18 @@ export function checkKernelEnv(env: unknown, allowList: readonly string[]): Reco
   }
   if (refused.length > 0) {
     const admin = refused.filter((name) => ADMIN_ONLY.has(name));
+    const mounts = refused.filter((name) => GUARDED_ENV[name] === 'mount-bearing');
     throw new AuthorizationError(
       'GP_ENV_NOT_ALLOWED',
       `The gateway does not let clients set ${refused.join(', ')}` +
         (admin.length ? ` (${admin.join(', ')} ${admin.length === 1 ? 'is' : 'are'} admin-only)` : '') +
+        (mounts.length ? ` (${mounts.join(', ')} ${mounts.length === 1 ? 'mounts' : 'mount'} volumes or config: only listing by name allows it, never a wildcard)` : '') +
         `. Allowed: ${allowList.join(', ') || '(none)'}; an operator can change this with --allowed-env / GP_GATEWAY_ALLOWED_ENV.`,
       { details: { refused, allowed: [...allowList] } },
     );
   }
+  // Client Spark options: parsed and checked before anything is created (403 naming admin-owned settings).
+  if (out.KERNEL_EXTRA_SPARK_OPTS !== undefined && out.KERNEL_EXTRA_SPARK_OPTS.trim() !== '') checkClientSparkOpts(out.KERNEL_EXTRA_SPARK_OPTS);
   return out;
 }
 

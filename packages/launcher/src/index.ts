@@ -8,7 +8,10 @@ export * from './manifests.js';
 export * from './names.js';
 export * from './quantity.js';
 export * from './spark.js';
+export { ADMIN_OWNED_SPARK_KEYS, CLIENT_KUBERNETES_KEYS, SparkOptionsError, checkClientSparkOpts, sparkSubmitArgs, splitShellWords, type ShellWordsOptions } from './spark-opts.js';
 export { createKubeClient, loadKubeConfig, resourcePath, type KubeClient, type KubeRequest } from './kube.js';
 export { KERNEL_POD_TEMPLATE, loadTemplate, templateVars, type TemplateSource } from './render.js';
+/** The request variables the templates parse into volume and mount lists (the mount-bearing ones). */
+export { LIST_VARIABLES as VOLUME_LIST_VARIABLES } from '@gp/templates';
 export * from './watch/index.js';
 export * from './provisioner/index.js';

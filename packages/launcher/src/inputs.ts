@@ -2,7 +2,7 @@
  * Resolution and validation of everything a launch needs, before anything is created: names, namespace mode,
  * identity, resources, authorization. Pure: the same request always resolves the same way.
  */
-import { AuthorizationError, ConfigError, parsePortRange } from '@gp/core';
+import { AuthorizationError, ConfigError, parsePortRange, userListIncludes, validateUsername } from '@gp/core';
 import { type Env, type HostSettings, parseId } from './env.js';
 import { isDns1123Label, isDns1123Subdomain, isLabelValue, kernelResourceName, toDns1123Label } from './names.js';
 import { compareQuantities, isNegative, isWholeNumber, parseQuantity, type Quantity } from './quantity.js';
@@ -152,12 +152,12 @@ export function resolveResources(env: Env): KernelResources {
 /** Policy checks on the user and identity; refusals are AuthorizationErrors (HTTP 403). */
 export function authorize(username: string, uid: number, gid: number, settings: HostSettings): void {
   const sources = settings.userListSources ?? { authorizedUsers: 'GP_AUTHORIZED_USERS', unauthorizedUsers: 'GP_UNAUTHORIZED_USERS' };
-  if (settings.unauthorizedUsers.includes(username)) {
+  if (userListIncludes(settings.unauthorizedUsers, username)) {
     throw new AuthorizationError('GP_USER_NOT_AUTHORIZED', `User "${username}" is not authorized to start kernels (listed in ${sources.unauthorizedUsers}).`, {
       details: { username, setting: sources.unauthorizedUsers },
     });
   }
-  if (settings.authorizedUsers.length > 0 && !settings.authorizedUsers.includes(username)) {
+  if (settings.authorizedUsers.length > 0 && !userListIncludes(settings.authorizedUsers, username)) {
     throw new AuthorizationError(
       'GP_USER_NOT_AUTHORIZED',
       `User "${username}" is not in the set of users authorized to start kernels (${sources.authorizedUsers}).`,
@@ -265,13 +265,7 @@ export function resolveLaunch(request: LaunchRequest): ResolvedLaunch {
     kernelEnv[k] = v;
   }
 
-  const username = value(kernelEnv, 'KERNEL_USERNAME') ?? request.defaultUsername;
-  if (username === undefined || username.trim() === '') {
-    throw new ConfigError('KERNEL_USERNAME', req('KERNEL_USERNAME'), username, 'the name of the user the kernel runs for');
-  }
-  if (CONTROL.test(username) || username.length > 256) {
-    throw new ConfigError('KERNEL_USERNAME', req('KERNEL_USERNAME'), username, 'a user name without control characters, at most 256 characters');
-  }
+  const username = validateUsername(value(kernelEnv, 'KERNEL_USERNAME') ?? request.defaultUsername, 'KERNEL_USERNAME', req('KERNEL_USERNAME'));
   const language = value(kernelEnv, 'KERNEL_LANGUAGE');
   if (language === undefined || !LANGUAGE_RE.test(language)) {
     throw new ConfigError(

@@ -28,7 +28,7 @@ export interface KubeClient {
   request<T = unknown>(req: KubeRequest): Promise<T>;
 }
 
-const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+export const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 /**
  * In-cluster configuration when KUBERNETES_SERVICE_HOST is set (and a service-account token is mounted),

@@ -351,7 +351,8 @@ writeFileSync(a[a.indexOf('--spark-opts-out') + 1], '--conf spark.kubernetes.dri
     const dir = join(prefix, 'share', 'jupyter', 'kernels', 'k8s_python_spark');
     const sparkHome = join(root, 'spark');
     mkdirSync(join(sparkHome, 'bin'), { recursive: true });
-    writeFileSync(join(sparkHome, 'bin', 'spark-submit'), '#!/usr/bin/env bash\nfor a in "$@"; do printf "%s\\n" "$a"; done > "$FAKE_SUBMIT_ARGS"\n');
+    // run.sh removes the pod-template directory when it ends: the fake spark-submit keeps a copy.
+    writeFileSync(join(sparkHome, 'bin', 'spark-submit'), '#!/usr/bin/env bash\nfor a in "$@"; do printf "%s\\n" "$a"; done > "$FAKE_SUBMIT_ARGS"\ncp -r "$GP_POD_TEMPLATE_DIR/kpt_$KERNEL_ID" "$FAKE_SUBMIT_ARGS.kpt"\n');
     chmodSync(join(sparkHome, 'bin', 'spark-submit'), 0o755);
     const kernelId = '8e1c2d3a-0000-4000-8000-000000000001';
     const r = spawnSync(
@@ -378,7 +379,8 @@ writeFileSync(a[a.indexOf('--spark-opts-out') + 1], '--conf spark.kubernetes.dri
     );
     expect(r.status, r.stderr).toBe(0);
     const tpl = join(root, `kpt_${kernelId}`, 'pod.yaml');
-    const pod = readFileSync(tpl, 'utf8');
+    expect(existsSync(join(root, `kpt_${kernelId}`))).toBe(false);
+    const pod = readFileSync(join(root, 'submit-args.txt.kpt', 'pod.yaml'), 'utf8');
     expect(pod).toMatch(/kind: Pod/);
     expect(pod).toContain('img:1');
     // The spec's labels reach the driver and executor pods through the template (kernel.json's SPARK_OPTS sets

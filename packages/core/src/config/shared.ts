@@ -23,7 +23,7 @@ export const authorizedUsersOption = defineOption<string[]>({
   kind: 'list',
   section: PROVISIONER_SECTION,
   help:
-    "List of user names against which KERNEL_USERNAME will be compared. Any match (case-sensitive) will allow the kernel's launch, otherwise an HTTP 403 (Forbidden) error will be raised. The set of unauthorized users takes precedence. This option should be used carefully as it can dramatically limit who can launch kernels. To specify multiple names via the CLI, repeat the option or separate names with commas.",
+    "List of user names against which KERNEL_USERNAME will be compared. Any match (case-insensitive after Unicode NFKC normalization, so Root and root are one user: usernames name lower-case pods and namespaces; KERNEL_USERNAME must have no surrounding whitespace or control characters) will allow the kernel's launch, otherwise an HTTP 403 (Forbidden) error will be raised. The set of unauthorized users takes precedence. This option should be used carefully as it can dramatically limit who can launch kernels. To specify multiple names via the CLI, repeat the option or separate names with commas.",
   default: [],
   env: 'GP_AUTHORIZED_USERS',
   envNote: 'non-bracketed, just comma-separated',
@@ -35,7 +35,7 @@ export const unauthorizedUsersOption = defineOption<string[]>({
   kind: 'list',
   section: PROVISIONER_SECTION,
   help:
-    "List of user names against which KERNEL_USERNAME will be compared. Any match (case-sensitive) will prevent the kernel's launch and result in an HTTP 403 (Forbidden) error. To specify multiple names via the CLI, repeat the option or separate names with commas.",
+    "List of user names against which KERNEL_USERNAME will be compared. Any match (case-insensitive after Unicode NFKC normalization, so Root and root are one user: usernames name lower-case pods and namespaces; KERNEL_USERNAME must have no surrounding whitespace or control characters) will prevent the kernel's launch and result in an HTTP 403 (Forbidden) error. To specify multiple names via the CLI, repeat the option or separate names with commas.",
   default: ['root'],
   env: 'GP_UNAUTHORIZED_USERS',
   envNote: 'non-bracketed, just comma-separated',

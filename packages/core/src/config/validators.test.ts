@@ -154,3 +154,21 @@ describe('kernel names and class names', () => {
     expect(() => parsePythonClassName('a.b c')).toThrow(ConfigError);
   });
 });
+
+describe('usernames and the user lists', () => {
+  it('refuses surrounding whitespace and control or invisible characters, naming KERNEL_USERNAME', async () => {
+    const { validateUsername } = await import('./validators.js');
+    for (const bad of [' root', 'root ', 'root\n', 'ro\u0000ot', 'ro\u200bot', '\u202eroot', '', '   ']) {
+      expect(() => validateUsername(bad)).toThrow(/KERNEL_USERNAME/);
+    }
+    expect(validateUsername('john doe')).toBe('john doe');
+    expect(validateUsername('alice')).toBe('alice');
+  });
+  it('compares case-insensitively after NFKC normalization', async () => {
+    const { userListIncludes } = await import('./validators.js');
+    expect(userListIncludes(['root'], 'Root')).toBe(true);
+    expect(userListIncludes(['root'], 'ＲＯＯＴ')).toBe(true);
+    expect(userListIncludes(['Alice'], 'alice')).toBe(true);
+    expect(userListIncludes(['root'], 'rooty')).toBe(false);
+  });
+});

@@ -231,3 +231,36 @@ export function parsePythonClassName(raw: unknown, option = 'ipykernel_subclass_
   if (typeof raw === 'string' && /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$/.test(raw.trim())) return raw.trim();
   throw new ConfigError(option, source, raw, 'a dotted Python class path such as ipykernel.ipkernel.IPythonKernel');
 }
+
+/** Control, format (zero-width, bidi), private-use, surrogate and unassigned code points. */
+const INVISIBLE = /\p{C}/u;
+export const MAX_USERNAME_LENGTH = 256;
+
+/**
+ * Checks a kernel username (KERNEL_USERNAME): not blank, no surrounding whitespace, no control or
+ * invisible characters (which would make ` root`, `root\n` or `ro\u200bot` slip past GP_UNAUTHORIZED_USERS),
+ * at most 256 characters. Inner spaces are allowed (`john doe`). Returns it unchanged; throws ConfigError.
+ */
+export function validateUsername(raw: unknown, option = 'KERNEL_USERNAME', source: ValueSource = DEFAULT_SOURCE): string {
+  const expected = `the name of the user the kernel runs for: no surrounding whitespace, no control or invisible characters, at most ${MAX_USERNAME_LENGTH} characters`;
+  if (typeof raw !== 'string' || raw.trim() === '' || raw !== raw.trim() || INVISIBLE.test(raw) || [...raw].length > MAX_USERNAME_LENGTH) {
+    throw new ConfigError(option, source, raw, expected);
+  }
+  return raw;
+}
+
+/**
+ * The comparison rule of the user lists (GP_AUTHORIZED_USERS, GP_UNAUTHORIZED_USERS): case-insensitive after
+ * Unicode compatibility normalization (NFKC), so `Root` and `ｒｏｏｔ` match `root`. A username also names the
+ * kernel's pods and namespaces, which are lower case: two names that differ only in case are one identity
+ * there, so a deny list must not be passable by changing case. (The reference compares case-sensitively.)
+ */
+export function usernameKey(name: string): string {
+  return name.normalize('NFKC').toLowerCase();
+}
+
+/** Whether `list` names `username` under the user lists' comparison rule (`usernameKey`). */
+export function userListIncludes(list: readonly string[], username: string): boolean {
+  const key = usernameKey(username);
+  return list.some((entry) => usernameKey(entry) === key);
+}

@@ -27,6 +27,12 @@ export interface CommRequestOptions {
   secret?: string;
   /** Inactivity timeout of the exchange. Default 5 s. */
   timeoutMs?: number;
+  /**
+   * Connections tried when the launcher drops one before the request went out (a full comm port
+   * evicts its oldest idle connection; see the protocol README). Default 4. A request that was sent
+   * is never sent again.
+   */
+  attempts?: number;
   logger?: Logger;
 }
 
@@ -72,22 +78,41 @@ function parseJsonLine(text: string): Record<string, unknown> | undefined {
  * refused (quietly, as the reference does); throws `CommRequestError` when the launcher refuses the
  * request, the exchange times out, or the network fails otherwise.
  */
-export function sendCommRequest(
+export async function sendCommRequest(
   target: CommTarget,
   request: CommRequest,
   options: CommRequestOptions = {},
 ): Promise<CommResult> {
-  const logger = options.logger ?? silentLogger;
-  let body: string;
-  try {
-    body = validateRequest(request);
-  } catch (err) {
-    return Promise.reject(err);
-  }
+  const body = validateRequest(request);
   const secret = options.secret !== undefined ? Buffer.from(options.secret, 'base64') : undefined;
   if (secret && secret.length < 16) {
-    return Promise.reject(new CommRequestError('The comm secret is too short: expected at least 16 bytes of base64.', { httpStatus: 500 }));
+    throw new CommRequestError('The comm secret is too short: expected at least 16 bytes of base64.', { httpStatus: 500 });
   }
+  const attempts = Math.max(1, options.attempts ?? 4);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await attemptCommRequest(target, body, secret, options);
+    } catch (err) {
+      if (!(err instanceof NotSentError) || attempt >= attempts) throw err;
+      (options.logger ?? silentLogger).debug('Comm connection dropped before the request was sent; trying again', {
+        target: `${target.host}:${target.port}`,
+        attempt,
+      });
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
+}
+
+/** The launcher dropped the connection before the request went out: safe to try again. */
+class NotSentError extends CommRequestError {}
+
+function attemptCommRequest(
+  target: CommTarget,
+  body: string,
+  secret: Buffer | undefined,
+  options: CommRequestOptions,
+): Promise<CommResult> {
+  const logger = options.logger ?? silentLogger;
   const timeoutMs = options.timeoutMs ?? 5000;
   const where = `${target.host}:${target.port}`;
 
@@ -96,11 +121,12 @@ export function sendCommRequest(
     let received = Buffer.alloc(0);
     let sent = false;
     const socket = connect({ host: target.host, port: target.port });
-    const fail = (message: string, details: Record<string, unknown> = {}, cause?: unknown): void => {
+    const fail = (message: string, details: Record<string, unknown> = {}, cause?: unknown, retryable = !sent): void => {
       if (settled) return;
       settled = true;
       socket.destroy();
-      reject(new CommRequestError(message, { details: { target: where, ...details }, ...(cause ? { cause } : {}) }));
+      const Err = retryable ? NotSentError : CommRequestError;
+      reject(new Err(message, { details: { target: where, ...details }, ...(cause ? { cause } : {}) }));
     };
     const succeed = (result: CommResult): void => {
       if (settled) return;
@@ -109,7 +135,7 @@ export function sendCommRequest(
       resolve(result);
     };
     socket.setTimeout(timeoutMs, () =>
-      fail(`The kernel launcher at ${where} did not complete the comm request within ${timeoutMs} ms.`, { timeoutMs }),
+      fail(`The kernel launcher at ${where} did not complete the comm request within ${timeoutMs} ms.`, { timeoutMs }, undefined, false),
     );
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ECONNREFUSED') {
@@ -129,7 +155,7 @@ export function sendCommRequest(
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
       if (received.length > MAX_REPLY_BYTES) {
-        fail(`The kernel launcher at ${where} sent an oversized reply.`);
+        fail(`The kernel launcher at ${where} sent an oversized reply.`, {}, undefined, false);
         return;
       }
       if (secret && !sent) {
@@ -139,7 +165,7 @@ export function sendCommRequest(
         received = received.subarray(nl + 1);
         const nonce = challenge?.nonce;
         if (challenge?.gp_comm !== 2 || typeof nonce !== 'string' || nonce.length < 16) {
-          fail(`The kernel launcher at ${where} did not send a gp comm challenge; is it a gp launcher?`);
+          fail(`The kernel launcher at ${where} did not send a gp comm challenge; is it a gp launcher?`, {}, undefined, false);
           return;
         }
         socket.end(JSON.stringify({ body, mac: commMac(secret, nonce, body) }));

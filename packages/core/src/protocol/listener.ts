@@ -5,15 +5,17 @@
  * at most one accepted payload and a captured payload cannot be replayed into a later launch.
  * Nothing is ever written back to a sender, and every bad payload is logged and dropped.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { ResponseListenerError, ResponsePayloadError, ResponseWaitError } from './errors.js';
 import { createResponseKeyPair, DEFAULT_RESPONSE_KEY_BITS, type ResponseKeyPair } from './keys.js';
+import { ConnectionAdmission, type AdmissionTicket } from './admission.js';
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
-  openResponseEnvelope,
+  openResponse,
   parseResponseEnvelope,
   type DecodeOptions,
   type ResponseEnvelope,
@@ -24,6 +26,12 @@ export const DEFAULT_RESPONSE_PORT = 8877;
 export const DEFAULT_RESPONSE_PORT_RETRIES = 10;
 export const DEFAULT_RESPONSE_READ_TIMEOUT_MS = 10_000;
 export const DEFAULT_RESPONSE_KEY_POOL_SIZE = 2;
+export const DEFAULT_RESPONSE_IDLE_TIMEOUT_MS = 2_000;
+export const DEFAULT_RESPONSE_MAX_CONNECTIONS = 256;
+export const DEFAULT_RESPONSE_MAX_PER_SOURCE = 16;
+/** Acknowledgements kept to answer a launcher's retry of a payload already accepted (its ack was lost). */
+const RECENT_ACKS = 256;
+const RECENT_ACK_TTL_MS = 10 * 60_000;
 
 export interface ResponseListenerOptions {
   /** Address to bind and advertise. Default: first non-loopback IPv4 not prohibited, else 127.0.0.1. */
@@ -40,6 +48,12 @@ export interface ResponseListenerOptions {
   maxPayloadBytes?: number;
   /** A sender must finish (send EOF) within this time. Default 10 s. */
   readTimeoutMs?: number;
+  /** A connection that sends nothing for this long (its first byte included) is closed. Default 2 s. */
+  idleTimeoutMs?: number;
+  /** Connections open at once; at the cap a newcomer replaces the oldest idle one. Default 256. */
+  maxConnections?: number;
+  /** Connections open at once from one source address (same rule). Default 16. */
+  maxConnectionsPerSource?: number;
   /** Accept legacy version 0 payloads (AES keyed with the kernel id: no secrecy). Default false. */
   allowLegacyV0?: boolean;
   /** 2 refuses version 1 payloads (only gp launchers). Default 1. */
@@ -74,7 +88,8 @@ function parseInteger(name: string, value: string, min: number, max: number): nu
  * Reads the listener's options from environment variables (`GP_RESPONSE_IP`, `GP_RESPONSE_PORT`,
  * `GP_RESPONSE_PORT_RETRIES`, `GP_RESPONSE_ADDR_ANY`, `GP_PROHIBITED_LOCAL_IPS`, and gp's
  * `GP_RESPONSE_ALLOW_LEGACY`, `GP_RESPONSE_MIN_VERSION`, `GP_RESPONSE_MAX_BYTES`,
- * `GP_RESPONSE_READ_TIMEOUT`, `GP_RESPONSE_KEY_POOL`). `overrides` win over the environment. Throws `ConfigError`.
+ * `GP_RESPONSE_READ_TIMEOUT`, `GP_RESPONSE_IDLE_TIMEOUT`, `GP_RESPONSE_MAX_CONNECTIONS`,
+ * `GP_RESPONSE_MAX_PER_SOURCE`, `GP_RESPONSE_KEY_POOL`). `overrides` win over the environment. Throws `ConfigError`.
  */
 export function responseListenerOptionsFromEnv(
   env: Record<string, string | undefined> = process.env,
@@ -113,6 +128,15 @@ export function responseListenerOptionsFromEnv(
   if (env.GP_RESPONSE_READ_TIMEOUT !== undefined) {
     // Seconds, like GP_SOCKET_TIMEOUT and friends.
     out.readTimeoutMs = parseInteger('GP_RESPONSE_READ_TIMEOUT', env.GP_RESPONSE_READ_TIMEOUT, 1, 3600) * 1000;
+  }
+  if (env.GP_RESPONSE_IDLE_TIMEOUT !== undefined) {
+    out.idleTimeoutMs = parseInteger('GP_RESPONSE_IDLE_TIMEOUT', env.GP_RESPONSE_IDLE_TIMEOUT, 1, 3600) * 1000;
+  }
+  if (env.GP_RESPONSE_MAX_CONNECTIONS !== undefined) {
+    out.maxConnections = parseInteger('GP_RESPONSE_MAX_CONNECTIONS', env.GP_RESPONSE_MAX_CONNECTIONS, 1, 65536);
+  }
+  if (env.GP_RESPONSE_MAX_PER_SOURCE !== undefined) {
+    out.maxConnectionsPerSource = parseInteger('GP_RESPONSE_MAX_PER_SOURCE', env.GP_RESPONSE_MAX_PER_SOURCE, 1, 65536);
   }
   return { ...out, ...overrides };
 }
@@ -178,6 +202,10 @@ export class ResponseListener {
   private readonly logger: Logger;
   private readonly decodeOptions: DecodeOptions;
   private readonly readTimeoutMs: number;
+  private readonly idleTimeoutMs: number;
+  private readonly admission: ConnectionAdmission;
+  /** sha256(payload) -> its acknowledgement, for payloads accepted lately (a retry whose ack was lost). */
+  private readonly recentAcks = new Map<string, { ack: string; kernelId: string; at: number }>();
   /** Fresh key pairs being generated or ready, each handed to one registration only. */
   private readonly spareKeyPairs: Array<Promise<ResponseKeyPair>> = [];
   private closed = false;
@@ -195,6 +223,11 @@ export class ResponseListener {
       maxBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
     };
     this.readTimeoutMs = options.readTimeoutMs ?? DEFAULT_RESPONSE_READ_TIMEOUT_MS;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_RESPONSE_IDLE_TIMEOUT_MS;
+    this.admission = new ConnectionAdmission({
+      maxConnections: options.maxConnections ?? DEFAULT_RESPONSE_MAX_CONNECTIONS,
+      maxPerSource: options.maxConnectionsPerSource ?? DEFAULT_RESPONSE_MAX_PER_SOURCE,
+    });
     server.on('connection', (socket) => this.onConnection(socket));
     server.on('error', (err) => this.logger.error('Response listener error', { error: err }));
     this.refillKeyPairs();
@@ -228,8 +261,8 @@ export class ResponseListener {
     let attempts = 0;
     for (const candidate of candidateResponsePorts(port, retries)) {
       attempts++;
+      // No server.maxConnections: admission (caps in total and per source, idle ones evicted first) is ours.
       const server = createServer({ allowHalfOpen: true });
-      server.maxConnections = 256;
       try {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
@@ -293,6 +326,8 @@ export class ResponseListener {
     if (signal?.aborted) throw new ResponseWaitError(kernelId, 'aborted');
 
     this.pending.get(kernelId)?.reject(new ResponseWaitError(kernelId, 'superseded'));
+    // A new launch of this kernel: an earlier payload is a replay now, not a retry, and gets no answer.
+    for (const [digest, recent] of this.recentAcks) if (recent.kernelId === kernelId) this.recentAcks.delete(digest);
 
     let entry!: Pending;
     const onAbort = (): void => entry.reject(new ResponseWaitError(kernelId, 'aborted'));
@@ -337,40 +372,63 @@ export class ResponseListener {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Open connections (tests and metrics). */
+  get connectionCount(): number {
+    return this.admission.size;
+  }
+
   private onConnection(socket: Socket): void {
-    const from = normalizeAddress(socket.remoteAddress);
+    const from = normalizeAddress(socket.remoteAddress) ?? 'unknown';
+    socket.on('error', (err) => this.logger.debug('Response connection error', { from, error: err }));
     const max = this.decodeOptions.maxBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
-    this.sockets.add(socket);
-    const finish = (): void => {
+    // A reset, not a FIN: a launcher that lost its place must not take the close for "received".
+    const drop = (): void => {
       done = true;
       chunks.length = 0;
       clearTimeout(deadline);
-      socket.destroy();
+      if (!socket.destroyed) socket.resetAndDestroy();
     };
-    // An absolute deadline, not an idle timeout: a sender trickling bytes cannot hold a connection.
+    const outcome = this.admission.admit(from, () => {
+      this.logger.debug('Response connection evicted: idle while the listener was full', { from });
+      drop();
+    });
+    if (!outcome.admitted) {
+      this.logger.warn('Refused a response connection: every slot is taken by senders that are sending', { from, why: outcome.why });
+      socket.resetAndDestroy();
+      return;
+    }
+    if (outcome.evicted > 0) this.logger.warn('Response listener full: evicted idle connections', { from, evicted: outcome.evicted });
+    const ticket: AdmissionTicket = outcome.ticket;
+    this.sockets.add(socket);
+    // An absolute deadline, not only an idle timeout: a sender trickling bytes cannot hold a connection.
     const deadline = setTimeout(() => {
       if (done) return;
-      this.logger.warn('Dropped kernel response: the sender did not finish in time', {
-        from,
-        timeoutMs: this.readTimeoutMs,
-      });
-      finish();
+      this.logger.warn('Dropped kernel response: the sender did not finish in time', { from, timeoutMs: this.readTimeoutMs });
+      drop();
     }, this.readTimeoutMs);
     deadline.unref();
+    // And a short idle timeout, the first byte included: a launcher writes as soon as it is connected.
+    socket.setTimeout(this.idleTimeoutMs, () => {
+      if (done) return;
+      this.logger.debug('Closed an idle response connection', { from, idleTimeoutMs: this.idleTimeoutMs, received: size });
+      drop();
+    });
     socket.on('close', () => {
+      done = true;
       clearTimeout(deadline);
+      ticket.release();
       this.sockets.delete(socket);
     });
-    socket.on('error', (err) => this.logger.debug('Response connection error', { from, error: err }));
     socket.on('data', (chunk: Buffer) => {
       if (done) return;
+      ticket.active();
       size += chunk.length;
       if (size > max) {
         this.logger.warn('Dropped kernel response payload', { from, reason: 'oversized', size, maxBytes: max });
-        finish();
+        drop();
         return;
       }
       chunks.push(chunk);
@@ -378,20 +436,45 @@ export class ResponseListener {
     socket.on('end', () => {
       if (done) return;
       const raw = Buffer.concat(chunks);
-      finish();
+      done = true;
+      chunks.length = 0;
+      clearTimeout(deadline);
+      let ack: string | undefined;
       try {
-        this.deliver(raw, from);
+        ack = this.deliver(raw, from);
       } catch (err) {
         // Never let a payload take the host down.
         this.logger.error('Unexpected failure handling a kernel response', { from, error: err });
       }
+      // Accepted: acknowledge (gp launchers wait for it; reference launchers have closed, which is fine).
+      // Anything else: close without a word, so a rejection looks like a host that does not acknowledge.
+      if (ack !== undefined && socket.writable) socket.end(ack);
+      else socket.end();
+      socket.setTimeout(this.idleTimeoutMs, () => socket.destroy());
     });
   }
 
-  private deliver(raw: Buffer, from: string | undefined): void {
+  private rememberAck(digest: string, ack: string, kernelId: string): void {
+    const now = Date.now();
+    for (const [k, v] of this.recentAcks) {
+      if (this.recentAcks.size < RECENT_ACKS && now - v.at < RECENT_ACK_TTL_MS) break;
+      this.recentAcks.delete(k);
+    }
+    this.recentAcks.set(digest, { ack, kernelId, at: now });
+  }
+
+  /** Hands an accepted payload to its registration; returns the acknowledgement to write back. */
+  private deliver(raw: Buffer, from: string): string | undefined {
     if (raw.length === 0) {
       this.logger.debug('Empty connection on the response port', { from });
-      return;
+      return undefined;
+    }
+    const digest = createHash('sha256').update(raw).digest('hex');
+    const recent = this.recentAcks.get(digest);
+    if (recent && Date.now() - recent.at < RECENT_ACK_TTL_MS) {
+      // The launcher's retry of a payload accepted earlier: the same bytes, so the same answer.
+      this.logger.info('Acknowledged a repeated kernel response payload again', { from });
+      return recent.ack;
     }
     let envelope: ResponseEnvelope;
     try {
@@ -399,20 +482,21 @@ export class ResponseListener {
     } catch (err) {
       const reason = err instanceof ResponsePayloadError ? err.reason : 'malformed';
       this.logger.warn('Dropped kernel response payload', { from, reason, size: raw.length, ...(err instanceof ResponsePayloadError ? err.details : {}) });
-      return;
+      return undefined;
     }
     const candidates =
       envelope.version === 2
         ? [this.pending.get(envelope.kernelId)].filter((p): p is Pending => p !== undefined)
         : [...this.pending.values()];
     for (const entry of candidates) {
-      let info: KernelConnectionInfo;
+      let opened: ReturnType<typeof openResponse>;
       try {
-        info = openResponseEnvelope(envelope, entry.keyPair, entry.kernelId);
+        opened = openResponse(envelope, entry.keyPair, entry.kernelId);
       } catch {
         continue;
       }
-      if (from) info.response_from = from;
+      const info = opened.info;
+      info.response_from = from;
       if (envelope.version === 0) {
         this.logger.warn(
           `Legacy (version 0) kernel response accepted for kernel '${entry.kernelId}': it is not confidential; update the kernel image's launchers.`,
@@ -425,8 +509,9 @@ export class ResponseListener {
           from,
         });
       }
+      if (opened.ack !== undefined) this.rememberAck(digest, opened.ack, entry.kernelId);
       entry.resolve(info);
-      return;
+      return opened.ack;
     }
     this.logger.warn('Dropped kernel response payload', {
       from,
@@ -435,6 +520,7 @@ export class ResponseListener {
       ...(envelope.version === 2 ? { claimedKernelId: envelope.kernelId } : {}),
       waiting: this.pending.size,
     });
+    return undefined;
   }
 }
 

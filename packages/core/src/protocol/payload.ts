@@ -16,6 +16,7 @@ import {
   constants,
   createCipheriv,
   createDecipheriv,
+  createHmac,
   createPublicKey,
   privateDecrypt,
   publicEncrypt,
@@ -109,7 +110,13 @@ function aesEcbDecrypt(key: Buffer, data: Buffer, autoPadding: boolean): Buffer 
   return Buffer.concat([decipher.update(data), decipher.final()]);
 }
 
-function openV1(env: { key: Buffer; connInfo: Buffer }, keyPair: ResponseKeyPair): Buffer {
+interface Opened {
+  plain: Buffer;
+  /** The payload's symmetric key (what the acknowledgement is keyed with); undefined for version 0. */
+  key?: Buffer;
+}
+
+function openV1(env: { key: Buffer; connInfo: Buffer }, keyPair: ResponseKeyPair): Opened {
   if (env.key.length !== keyPair.modulusBytes || env.connInfo.length === 0 || env.connInfo.length % 16 !== 0) {
     throw rejected();
   }
@@ -129,13 +136,13 @@ function openV1(env: { key: Buffer; connInfo: Buffer }, keyPair: ResponseKeyPair
     plain = undefined;
   }
   if (!ok || !plain) throw rejected();
-  return plain;
+  return { plain, key: message };
 }
 
 function openV2(
   env: { kernelId: string; key: Buffer; nonce: Buffer; connInfo: Buffer },
   keyPair: ResponseKeyPair,
-): Buffer {
+): Opened {
   if (env.nonce.length !== 12 || env.connInfo.length < 17 || env.key.length !== keyPair.modulusBytes) throw rejected();
   try {
     const aesKey = privateDecrypt(
@@ -148,20 +155,20 @@ function openV2(
     const decipher = createDecipheriv('aes-256-gcm', aesKey, env.nonce, { authTagLength: 16 });
     decipher.setAAD(Buffer.from(RESPONSE_V2_AAD_PREFIX + env.kernelId, 'utf8'));
     decipher.setAuthTag(tag);
-    return Buffer.concat([decipher.update(body), decipher.final()]);
+    return { plain: Buffer.concat([decipher.update(body), decipher.final()]), key: aesKey };
   } catch {
     throw rejected();
   }
 }
 
-function openV0(data: Buffer, kernelId: string): Buffer {
+function openV0(data: Buffer, kernelId: string): Opened {
   const key = Buffer.from(kernelId.slice(0, 16), 'utf8');
   if (key.length !== 16) throw rejected();
   try {
     const text = aesEcbDecrypt(key, data, false).toString('utf8');
     const end = text.lastIndexOf('}');
     if (end < 0) throw rejected();
-    return Buffer.from(text.slice(0, end + 1), 'utf8');
+    return { plain: Buffer.from(text.slice(0, end + 1), 'utf8') };
   } catch {
     throw rejected();
   }
@@ -223,6 +230,31 @@ function toConnectionInfo(plain: Buffer, version: ResponseVersion, expectedKerne
   return info;
 }
 
+/** An opened payload: the connection information and, for versions 1 and 2, the acknowledgement to send back. */
+export interface OpenedResponse {
+  info: KernelConnectionInfo;
+  /** The line the host writes back on acceptance (see `responseAck`); undefined for version 0. */
+  ack?: string;
+}
+
+/**
+ * Opens a parsed envelope with one registration's key pair and computes its acknowledgement. Throws
+ * `ResponsePayloadError('rejected')` for every failure.
+ */
+export function openResponse(env: ResponseEnvelope, keyPair: ResponseKeyPair, expectedKernelId: string): OpenedResponse {
+  switch (env.version) {
+    case 1:
+    case 2: {
+      if (env.version === 2 && env.kernelId !== expectedKernelId) throw rejected();
+      const opened = env.version === 1 ? openV1(env, keyPair) : openV2(env, keyPair);
+      const info = toConnectionInfo(opened.plain, env.version, expectedKernelId);
+      return { info, ack: responseAck(opened.key!, expectedKernelId) };
+    }
+    case 0:
+      return { info: toConnectionInfo(openV0(env.data, expectedKernelId).plain, 0, expectedKernelId) };
+  }
+}
+
 /**
  * Opens a parsed envelope with one registration's key pair. Throws `ResponsePayloadError('rejected')`
  * for every failure.
@@ -232,15 +264,21 @@ export function openResponseEnvelope(
   keyPair: ResponseKeyPair,
   expectedKernelId: string,
 ): KernelConnectionInfo {
-  switch (env.version) {
-    case 1:
-      return toConnectionInfo(openV1(env, keyPair), 1, expectedKernelId);
-    case 2:
-      if (env.kernelId !== expectedKernelId) throw rejected();
-      return toConnectionInfo(openV2(env, keyPair), 2, expectedKernelId);
-    case 0:
-      return toConnectionInfo(openV0(env.data, expectedKernelId), 0, expectedKernelId);
-  }
+  return openResponse(env, keyPair, expectedKernelId).info;
+}
+
+/** Prefix of the acknowledgement MAC's input (followed by the kernel id). */
+export const RESPONSE_ACK_PREFIX = 'gp-response-ack\n';
+
+/**
+ * The acknowledgement a gp host writes back after accepting a payload:
+ * `{"gp_ack":1,"mac":"<hex HMAC-SHA256(payload key, "gp-response-ack\n" + kernel_id)>"}\n`. Only the holder
+ * of the registration's private key learns the payload key, so a valid ack proves that the host itself
+ * accepted the payload; it is computed from values the sender chose, so it tells the sender nothing new.
+ */
+export function responseAck(payloadKey: Buffer, kernelId: string): string {
+  const mac = createHmac('sha256', payloadKey).update(RESPONSE_ACK_PREFIX + kernelId, 'utf8').digest('hex');
+  return `${JSON.stringify({ gp_ack: 1, mac })}\n`;
 }
 
 /** Decodes one payload for one expected kernel. Throws `ResponsePayloadError` on any failure. */
@@ -268,22 +306,32 @@ export function encodeResponsePayload(
   publicKey: string,
   options: EncodeOptions,
 ): string {
+  return encodeResponse(connectionInfo, publicKey, options).payload;
+}
+
+/** `encodeResponsePayload` plus the acknowledgement a gp host answers it with (none for version 0). */
+export function encodeResponse(
+  connectionInfo: Record<string, unknown>,
+  publicKey: string,
+  options: EncodeOptions,
+): { payload: string; ack?: string } {
   const json = Buffer.from(JSON.stringify(connectionInfo), 'utf8');
   if (options.version === 0) {
     const key = Buffer.from(options.kernelId.slice(0, 16), 'utf8');
     const padded = Buffer.concat([json, Buffer.alloc((16 - (json.length % 16)) % 16, 0x20)]);
     const cipher = createCipheriv('aes-128-ecb', key, null);
     cipher.setAutoPadding(false);
-    return Buffer.concat([cipher.update(padded), cipher.final()]).toString('base64');
+    return { payload: Buffer.concat([cipher.update(padded), cipher.final()]).toString('base64') };
   }
   const rsa = createPublicKey({ key: Buffer.from(publicKey, 'base64'), format: 'der', type: 'spki' });
+  const ackKernelId = options.version === 1 ? String(connectionInfo.kernel_id) : options.kernelId;
   if (options.version === 1) {
     const aesKey = randomBytes(16);
     const cipher = createCipheriv('aes-128-ecb', aesKey, null);
     const connInfo = Buffer.concat([cipher.update(json), cipher.final()]);
     const key = publicEncrypt({ key: rsa, padding: constants.RSA_PKCS1_PADDING }, aesKey);
     const envelope = { version: 1, key: key.toString('base64'), conn_info: connInfo.toString('base64') };
-    return Buffer.from(JSON.stringify(envelope), 'utf8').toString('base64');
+    return { payload: Buffer.from(JSON.stringify(envelope), 'utf8').toString('base64'), ack: responseAck(aesKey, ackKernelId) };
   }
   const aesKey = randomBytes(32);
   const nonce = randomBytes(12);
@@ -298,5 +346,5 @@ export function encodeResponsePayload(
     nonce: nonce.toString('base64'),
     conn_info: body.toString('base64'),
   };
-  return Buffer.from(JSON.stringify(envelope), 'utf8').toString('base64');
+  return { payload: Buffer.from(JSON.stringify(envelope), 'utf8').toString('base64'), ack: responseAck(aesKey, ackKernelId) };
 }

@@ -275,3 +275,34 @@ describe('createProvisioner', () => {
     expect(() => createProvisioner(opts(spec))).toThrow(/yarn-provisioner/);
   });
 });
+
+describe('a Spark kernelspec run by bin/run.sh (spawned)', () => {
+  const sparkSpec = (): KernelSpecLike => ({
+    argv: ['/specs/spark_python/bin/run.sh', '--kernel-id', '{kernel_id}', '--response-address', '{response_address}', '--public-key', '{public_key}'],
+    env: {
+      SPARK_HOME: '/opt/spark',
+      SPARK_OPTS: '--master k8s://https://${KUBERNETES_SERVICE_HOST}:443 --name ${KERNEL_USERNAME}-${KERNEL_ID} --conf spark.kubernetes.driver.container.image=${KERNEL_IMAGE} ${KERNEL_EXTRA_SPARK_OPTS}',
+    },
+    language: 'Python',
+    metadata: { kernel_provisioner: { provisioner_name: 'kubernetes-provisioner', config: { image_name: 'img:1', launch_timeout: 30 } } },
+  });
+
+  it("hands run.sh the admin's and the client's options split into one argument per line (a username with a space is one)", async () => {
+    const p = make({ kernelSpec: sparkSpec(), hostEnv: { GP_NAMESPACE: 'kernels', KUBERNETES_SERVICE_HOST: '10.0.0.1' } });
+    const prepared = await p.preLaunch({ env: { KERNEL_USERNAME: 'john doe', KERNEL_EXTRA_SPARK_OPTS: "--conf 'spark.app.tag=a b' --conf spark.x=*" } });
+    expect(prepared.mode).toBe('spawn');
+    expect(prepared.env.GP_SPARK_SUBMIT_ARGS!.split('\n')).toEqual([
+      '--master', 'k8s://https://10.0.0.1:443', '--name', `john doe-${KERNEL_ID}`, '--conf', 'spark.kubernetes.driver.container.image=img:1', '--conf', 'spark.app.tag=a b', '--conf', 'spark.x=*',
+    ]);
+    await p.cleanup();
+  });
+
+  it("refuses a client's admin-owned Spark setting with a 403 naming it", async () => {
+    const p = make({ kernelSpec: sparkSpec() });
+    await expect(p.preLaunch({ env: { KERNEL_USERNAME: 'alice', KERNEL_EXTRA_SPARK_OPTS: '--conf spark.kubernetes.driver.podTemplateFile=/etc/passwd' } })).rejects.toMatchObject({
+      code: 'GP_SPARK_OPTION_NOT_ALLOWED',
+      httpStatus: 403,
+      details: { refused: ['spark.kubernetes.driver.podTemplateFile'] },
+    });
+  });
+});

@@ -7,7 +7,9 @@
  * information from the response listener, signals through the launcher's comm port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { userInfo } from 'node:os';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
   GpError,
@@ -26,7 +28,9 @@ import { launchCustomResource, SPARK_APPLICATION, type CustomResourceType } from
 import { HELM_LAUNCH_TIMEOUT_ENV, KERNELSPEC_SETTINGS, readHostSettings, type Env, type HostSettings, type KernelSpecSetting } from '../env.js';
 import { KubernetesApiError, type ObjectRef } from '../errors.js';
 import { resolveLaunch, type LaunchRequest, type NamespaceMode, type ResolvedLaunch, type SparkContextInitMode } from '../inputs.js';
-import { call, createKubeClient, loadKubeConfig, resourcePath } from '../kube.js';
+import { call, createKubeClient, loadKubeConfig, resourcePath, SA_TOKEN } from '../kube.js';
+import { inClusterHost, launcherSpawnEnv } from './spawn-env.js';
+import { checkClientSparkOpts, sparkSubmitArgs } from '../spark-opts.js';
 import { deleteKernelResources, launchKernelResources, type KernelResourcesHandle } from '../launch.js';
 import { KernelLaunchCodes, KernelLaunchError } from '../watch/errors.js';
 import { WatchHub } from '../watch/hub.js';
@@ -427,7 +431,16 @@ export abstract class KubernetesProvisionerBase {
       // creates it (and would read a KERNEL_NAMESPACE as bring-your-own).
       if (resolved.namespaceMode !== 'automatic') env.KERNEL_NAMESPACE = resolved.namespace;
       if (invocation) request.env = env;
-      const spawnEnv: Record<string, string> = { ...stringEnv(this.hostEnv), ...env };
+      // A client's spark-submit options are checked here (403 naming admin-owned settings); a spawned run.sh gets
+      // the whole option list split into one argument per line, so it never evals or globs a client's text.
+      if (env.KERNEL_EXTRA_SPARK_OPTS) checkClientSparkOpts(env.KERNEL_EXTRA_SPARK_OPTS);
+      const adminSparkOpts = env.SPARK_OPTS || env.__TOREE_SPARK_OPTS__;
+      if (!invocation && adminSparkOpts !== undefined) {
+        env.GP_SPARK_SUBMIT_ARGS = sparkSubmitArgs(adminSparkOpts, { ...stringEnv(this.hostEnv), ...env }).join('\n');
+      }
+      // The kernel's part of a spawned launcher's environment; spawnLauncher adds only what a launcher needs
+      // from the host (spawn-env.ts), never the host's environment.
+      const spawnEnv = { ...env };
       this.prepared = {
         kernelId: this.kernelId,
         mode: invocation ? 'in-process' : 'spawn',
@@ -578,7 +591,33 @@ export abstract class KubernetesProvisionerBase {
     const [command, ...args] = p.argv;
     if (!command) throw new GpError('GP_INVALID_KERNELSPEC', 'The kernelspec argv is empty.', { httpStatus: 500 });
     this.log.info('Starting the kernelspec launcher', { command });
-    const child = spawn(command, args, { env: p.spawnEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Cluster access: in a pod, the in-cluster address (its token is a file); elsewhere a launch-scoped
+    // kubeconfig written from the host's, removed when the launcher exits.
+    let kubeDir: string | undefined;
+    let kubeconfigPath: string | undefined;
+    if (!inClusterHost(this.hostEnv, this.options.kubeConfig !== undefined, existsSync(SA_TOKEN))) {
+      kubeDir = mkdtempSync(join(tmpdir(), 'gp-launcher-kube-'));
+      kubeconfigPath = join(kubeDir, 'kubeconfig');
+      writeFileSync(kubeconfigPath, this.kc.exportConfig(), { mode: 0o600 });
+    }
+    const env = launcherSpawnEnv({ hostEnv: this.hostEnv, kernelEnv: p.spawnEnv, ...(kubeconfigPath ? { kubeconfigPath } : {}) });
+    const removeKubeDir = (): void => {
+      if (kubeDir) rmSync(kubeDir, { recursive: true, force: true });
+      kubeDir = undefined;
+      // A Spark run.sh removes its pod-template directory itself, unless it was killed (SIGKILL): then here.
+      if (p.spawnEnv.GP_SPARK_SUBMIT_ARGS !== undefined) {
+        rmSync(join(this.hostEnv.GP_POD_TEMPLATE_DIR || tmpdir(), `kpt_${this.kernelId}`), { recursive: true, force: true });
+      }
+    };
+    let child: ChildProcess;
+    try {
+      child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      removeKubeDir();
+      throw err;
+    }
+    child.once('exit', removeKubeDir);
+    child.once('error', removeKubeDir);
     this.launcherProcess = child;
     let output = '';
     const keep = (c: Buffer): void => {

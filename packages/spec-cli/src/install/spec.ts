@@ -269,25 +269,64 @@ fi
 `;
   const podTemplate = `
 # Render the kernel pod template into the Spark pod template and derive the matching spark-submit
-# options (podTemplateFile for driver and executors, cores, memory). The provisioner removes this
-# directory when the kernel ends.
+# options (podTemplateFile for driver and executors, cores, memory). The directory goes on every exit
+# path: a failure here, spark-submit failing, or a signal (spark-submit has read the template by the time
+# it exits; the provisioner also removes it when the kernel ends).
 POD_TEMPLATE_DIR="\${GP_POD_TEMPLATE_DIR:-/tmp}/kpt_\${KERNEL_ID}"
+cleanup_pod_template() { rm -rf -- "\${POD_TEMPLATE_DIR}"; }
+trap cleanup_pod_template EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
+# spark-submit runs as a child (not exec), so this script outlives it and removes the directory; signals
+# to this script are passed on to it.
+run_submit() {
+  "$@" &
+  SUBMIT_PID=$!
+  trap 'kill -TERM "\${SUBMIT_PID}" 2>/dev/null' TERM
+  trap 'kill -INT "\${SUBMIT_PID}" 2>/dev/null' INT
+  trap 'kill -HUP "\${SUBMIT_PID}" 2>/dev/null' HUP
+  while :; do
+    wait "\${SUBMIT_PID}"
+    SUBMIT_STATUS=$?
+    kill -0 "\${SUBMIT_PID}" 2>/dev/null || break
+  done
+  exit "\${SUBMIT_STATUS}"
+}
 mkdir -p "\${POD_TEMPLATE_DIR}" && chmod 700 "\${POD_TEMPLATE_DIR}" || exit 1
 node "\${SPEC_DIR}/scripts/launch_kubernetes.mjs" "$@" \\
   --pod-template "\${POD_TEMPLATE_DIR}/pod.yaml" \\
   --spark-opts-out "\${POD_TEMPLATE_DIR}/spark-opts" || exit $?
 POD_TEMPLATE_OPTS="$(cat "\${POD_TEMPLATE_DIR}/spark-opts")" || exit 1
 
-# SPARK_OPTS and LAUNCH_OPTS may still hold \${VAR} references: expand them here (as the reference's
-# eval does) while the kernel's own arguments ("$@") pass through untouched.
-eval "SUBMIT_OPTS=(\${SPARK_OPTS} \${POD_TEMPLATE_OPTS})"
+# No globbing from here on: an option such as --conf spark.x=* stays as written.
+set -f
+if [ -n "\${GP_SPARK_SUBMIT_ARGS+x}" ]; then
+  # A gp host split SPARK_OPTS (\${VAR} expanded, each value staying one argument) and the client's
+  # KERNEL_EXTRA_SPARK_OPTS (checked: nothing the admin owns) into one argument per line: no eval.
+  SUBMIT_OPTS=()
+  if [ -n "\${GP_SPARK_SUBMIT_ARGS}" ]; then
+    mapfile -t SUBMIT_OPTS <<< "\${GP_SPARK_SUBMIT_ARGS}"
+  fi
+else
+  # Another host: the admin's SPARK_OPTS as the reference's eval reads them; a client's
+  # KERNEL_EXTRA_SPARK_OPTS is dropped, since no gp host checked it.
+  if [ -n "\${KERNEL_EXTRA_SPARK_OPTS}" ]; then
+    echo "Ignoring KERNEL_EXTRA_SPARK_OPTS: only a gp host checks client Spark options." >&2
+  fi
+  KERNEL_EXTRA_SPARK_OPTS=""
+  eval "SUBMIT_OPTS=(\${SPARK_OPTS})"
+fi
+# gp's own output (launch_kubernetes.mjs --spark-opts-out), shell-quoted; LAUNCH_OPTS is the admin's.
+eval "POD_TEMPLATE_ARGS=(\${POD_TEMPLATE_OPTS})"
+SUBMIT_OPTS+=("\${POD_TEMPLATE_ARGS[@]}")
 eval "EXTRA_LAUNCH_OPTS=(\${LAUNCH_OPTS})"
 `;
   if (language === 'Scala') {
     return `${head}${scalaJars}${podTemplate}eval "TOREE_OPTS_ARR=(\${TOREE_OPTS})"
 
 set -x
-exec "\${SPARK_HOME}/bin/spark-submit" "\${SUBMIT_OPTS[@]}" \\
+run_submit "\${SPARK_HOME}/bin/spark-submit" "\${SUBMIT_OPTS[@]}" \\
   --jars "local://\${TOREE_ASSEMBLY}" \\
   --class launcher.ToreeLauncher \\
   "local://\${LAUNCHER_APP}" \\
@@ -296,7 +335,7 @@ exec "\${SPARK_HOME}/bin/spark-submit" "\${SUBMIT_OPTS[@]}" \\
   }
   return `${head}${podTemplate}
 set -x
-exec "\${SPARK_HOME}/bin/spark-submit" "\${SUBMIT_OPTS[@]}" \\
+run_submit "\${SPARK_HOME}/bin/spark-submit" "\${SUBMIT_OPTS[@]}" \\
   "local://\${KERNEL_LAUNCHERS_DIR}/${LAUNCHERS[language]}" \\
   "\${EXTRA_LAUNCH_OPTS[@]}" "$@"
 `;

@@ -43,9 +43,13 @@ from typing import Callable, List, Optional, Tuple
 LAUNCHER_VERSION = 2
 COMM_MAC_PREFIX = b"gp-comm-v2\n"
 RESPONSE_V2_AAD_PREFIX = "gp-response-v2\n"
+RESPONSE_ACK_PREFIX = b"gp-response-ack\n"
+MAX_ACK_BYTES = 1024
 MAX_COMM_REQUEST_BYTES = 4096
 COMM_CONNECTION_TIMEOUT = 5.0
+COMM_IDLE_TIMEOUT = float(os.getenv("GP_COMM_IDLE_TIMEOUT", "2"))
 MAX_COMM_CONNECTIONS = 16
+MAX_COMM_CONNECTIONS_PER_SOURCE = int(os.getenv("GP_COMM_MAX_PER_SOURCE", "4"))
 
 _level = os.getenv("LOG_LEVEL", "INFO")
 logging.basicConfig(
@@ -257,6 +261,11 @@ def crypto_backend():
 
 
 def encode_payload(version: int, info: dict, kernel_id: str, public_key_b64: str) -> bytes:
+    return encode_payload_with_key(version, info, kernel_id, public_key_b64)[0]
+
+
+def encode_payload_with_key(version: int, info: dict, kernel_id: str, public_key_b64: str) -> Tuple[bytes, bytes]:
+    """The payload and its symmetric key (which keys the host's acknowledgement)."""
     backend = crypto_backend()
     try:
         der = base64.b64decode(public_key_b64, validate=True)
@@ -264,46 +273,101 @@ def encode_payload(version: int, info: dict, kernel_id: str, public_key_b64: str
         raise LauncherError("Invalid --public-key: expected base64 (a PEM body without header lines).")
     plaintext = json.dumps(info).encode("utf-8")
     if version == 1:
-        wrapped, body = backend.v1(der, os.urandom(16), plaintext)
+        aes_key = os.urandom(16)
+        wrapped, body = backend.v1(der, aes_key, plaintext)
         envelope = {"version": 1, "key": base64.b64encode(wrapped).decode(),
                     "conn_info": base64.b64encode(body).decode()}
     else:
         nonce = os.urandom(12)
         aad = (RESPONSE_V2_AAD_PREFIX + kernel_id).encode("utf-8")
-        wrapped, body = backend.v2(der, os.urandom(32), nonce, plaintext, aad)
+        aes_key = os.urandom(32)
+        wrapped, body = backend.v2(der, aes_key, nonce, plaintext, aad)
         envelope = {"version": 2, "kernel_id": kernel_id, "key": base64.b64encode(wrapped).decode(),
                     "nonce": base64.b64encode(nonce).decode(), "conn_info": base64.b64encode(body).decode()}
     log.debug("Response payload version %s encrypted with %s", version, backend.name)
-    return base64.b64encode(json.dumps(envelope).encode("utf-8"))
+    return base64.b64encode(json.dumps(envelope).encode("utf-8")), aes_key
 
 
-def send_payload(address: str, payload: bytes) -> None:
-    """Connects (retrying while the host is unreachable), sends the payload once and half-closes."""
-    host, port = parse_response_address(address)
-    deadline = time.monotonic() + float(os.getenv("GP_RESPONSE_CONNECT_TIMEOUT", "60"))
-    delay = 0.25
-    while True:
-        try:
-            s = socket.create_connection((host, port), timeout=30)
-            break
-        except OSError as err:
-            if time.monotonic() + delay > deadline:
-                raise LauncherError(f"Could not connect to the response address {address}: {err}")
-            log.warning("Response address %s not reachable (%s); retrying", address, err)
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
-    with s:
-        try:
+def expected_ack(aes_key: bytes, kernel_id: str) -> str:
+    """The MAC a gp host acknowledges a payload with: hex HMAC-SHA256(key, "gp-response-ack\\n" + kernel_id)."""
+    return hmac.new(aes_key, RESPONSE_ACK_PREFIX + kernel_id.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def ack_policy(version: int) -> str:
+    """``required`` (only a valid acknowledgement ends the delivery) or ``auto`` (also a clean close)."""
+    value = (os.getenv("GP_RESPONSE_ACK") or ("required" if version == 2 else "auto")).strip().lower()
+    if value not in ("required", "auto"):
+        raise LauncherError(f"Invalid GP_RESPONSE_ACK '{value}': expected required or auto.")
+    return value
+
+
+def _deliver_once(host: str, port: int, payload: bytes, timeout: float) -> Tuple[str, bytes]:
+    """One attempt: ("reply", bytes) when the host closed cleanly after its reply (possibly empty), or
+    ("failed", b"") when the connection was refused, reset or timed out."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.settimeout(timeout)
             s.sendall(payload)
             s.shutdown(socket.SHUT_WR)
-        except OSError as err:
-            raise LauncherError(f"Could not send the connection information to {address}: {err}")
-        try:
-            # The host closes once it has read everything; the payload is not sent twice either way.
-            while s.recv(1024):
-                pass
-        except OSError:
-            pass
+            reply = b""
+            while len(reply) <= MAX_ACK_BYTES:
+                chunk = s.recv(1024)
+                if not chunk:
+                    return "reply", reply
+                reply += chunk
+            return "failed", b""
+    except OSError as err:  # refused, reset (a full or hostile host), timeout
+        log.warning("Delivery attempt to %s:%s failed: %s", host, port, err)
+        return "failed", b""
+
+
+def send_payload(address: str, payload: bytes, aes_key: Optional[bytes] = None, kernel_id: str = "",
+                 policy: str = "auto") -> str:
+    """Sends the payload until the host acknowledges it (see the protocol README, "Acknowledgement").
+
+    A gp host answers an accepted payload with ``{"gp_ack":1,"mac":...}\\n``; a reference host reads and
+    closes without a word. With ``policy="required"`` only a valid acknowledgement ends the delivery;
+    with ``"auto"`` a clean close after the payload was read also does (the reference's behaviour),
+    while refusals, resets and timeouts are retried. The same bytes are resent on every attempt, so a
+    host that accepted a payload whose acknowledgement got lost recognises it and acknowledges again.
+    Retries until ``GP_RESPONSE_CONNECT_TIMEOUT`` seconds (60) have passed. Returns "acknowledged" or
+    "closed" (auto only); raises LauncherError.
+    """
+    host, port = parse_response_address(address)
+    budget = float(os.getenv("GP_RESPONSE_CONNECT_TIMEOUT", "60"))
+    deadline = time.monotonic() + budget
+    want = expected_ack(aes_key, kernel_id) if aes_key is not None else None
+    delay = 0.25
+    attempts = 0
+    while True:
+        attempts += 1
+        attempt_timeout = max(1.0, min(10.0, deadline - time.monotonic()))
+        outcome, reply = _deliver_once(host, port, payload, attempt_timeout)
+        if outcome == "reply":
+            line = reply.split(b"\n", 1)[0].strip()
+            if line:
+                try:
+                    ack = json.loads(line.decode("utf-8"))
+                except (ValueError, UnicodeDecodeError):
+                    ack = None
+                if (want is not None and isinstance(ack, dict) and isinstance(ack.get("mac"), str)
+                        and hmac.compare_digest(ack["mac"], want)):
+                    log.info("Connection information acknowledged by %s (attempt %s)", address, attempts)
+                    return "acknowledged"
+                log.warning("The host at %s answered with something that is not a valid acknowledgement; retrying",
+                            address)
+            elif policy == "auto":
+                log.info("Connection information sent to %s; the host does not acknowledge (a reference host)",
+                         address)
+                return "closed"
+            else:
+                log.warning("The host at %s closed without acknowledging the connection information; retrying",
+                            address)
+        if time.monotonic() + delay > deadline:
+            raise LauncherError(f"The host at {address} did not acknowledge the connection information within "
+                                f"{budget:.0f}s ({attempts} attempts; GP_RESPONSE_CONNECT_TIMEOUT).")
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
 
 
 # --------------------------------------------------------------------------- comm port
@@ -316,6 +380,12 @@ class CommServer:
     launcher → ``{"gp_comm":2,"nonce":N}\\n``; host → ``{"body":B,"mac":hex(HMAC-SHA256(secret,
     "gp-comm-v2\\n"+N+"\\n"+B))}`` then EOF; launcher → ``{"ok":true}`` or ``{"ok":false,"error":...}``.
     Without a secret (version 1) requests are the reference's plain JSON, read until EOF.
+
+    Connections are admitted like the host's response listener admits them: at most
+    ``MAX_COMM_CONNECTIONS`` in total and ``GP_COMM_MAX_PER_SOURCE`` (4) per source address; a newcomer
+    at a cap takes the place of the oldest connection that has not sent a byte yet, and a connection
+    silent for ``GP_COMM_IDLE_TIMEOUT`` seconds (2) is closed. The host writes at once, so idle
+    connections cannot keep its interrupts out.
     """
 
     def __init__(self, sock: socket.socket, secret: Optional[bytes],
@@ -325,10 +395,12 @@ class CommServer:
         self.on_signal = on_signal
         self.on_shutdown = on_shutdown
         self.stopped = threading.Event()
-        self._slots = threading.BoundedSemaphore(MAX_COMM_CONNECTIONS)
+        self._lock = threading.Lock()
+        # conn -> {"source": ip, "active": bool}; insertion order is age order.
+        self._open: dict = {}
 
     def start(self) -> None:
-        self.sock.listen(16)
+        self.sock.listen(64)
         self.sock.settimeout(0.5)
         threading.Thread(target=self._serve, name="gp-comm", daemon=True).start()
 
@@ -339,6 +411,44 @@ class CommServer:
         except OSError:
             pass
 
+    @property
+    def open_connections(self) -> int:
+        with self._lock:
+            return len(self._open)
+
+    def _evict_oldest_idle(self, source: Optional[str]) -> bool:
+        """Under the lock: closes the oldest connection (of ``source``, or any) that has sent nothing."""
+        for conn, state in self._open.items():
+            if state["active"] or (source is not None and state["source"] != source):
+                continue
+            del self._open[conn]
+            try:
+                conn.shutdown(socket.SHUT_RDWR)  # wakes its handler, which closes it
+            except OSError:
+                pass
+            return True
+        return False
+
+    def _admit(self, conn: socket.socket, source: str) -> bool:
+        with self._lock:
+            from_source = sum(1 for st in self._open.values() if st["source"] == source)
+            if from_source >= MAX_COMM_CONNECTIONS_PER_SOURCE and not self._evict_oldest_idle(source):
+                return False
+            if len(self._open) >= MAX_COMM_CONNECTIONS and not self._evict_oldest_idle(None):
+                return False
+            self._open[conn] = {"source": source, "active": False}
+            return True
+
+    def _mark_active(self, conn: socket.socket) -> None:
+        with self._lock:
+            state = self._open.get(conn)
+            if state is not None:
+                state["active"] = True
+
+    def _release(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._open.pop(conn, None)
+
     def _serve(self) -> None:
         while not self.stopped.is_set():
             try:
@@ -347,24 +457,24 @@ class CommServer:
                 continue
             except OSError:
                 break
-            if not self._slots.acquire(blocking=False):
-                log.warning("Too many concurrent comm connections; dropping one from %s", addr[0])
+            if not self._admit(conn, addr[0]):
+                log.warning("Too many busy comm connections; refusing one from %s", addr[0])
                 conn.close()
                 continue
             threading.Thread(target=self._handle, args=(conn, addr), daemon=True).start()
 
-    @staticmethod
-    def _read_all(conn: socket.socket) -> bytes:
+    def _read_all(self, conn: socket.socket) -> bytes:
         data = b""
         deadline = time.monotonic() + COMM_CONNECTION_TIMEOUT
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise ValueError("request not completed in time")
-            conn.settimeout(remaining)
+            conn.settimeout(min(remaining, COMM_IDLE_TIMEOUT))
             chunk = conn.recv(1024)
             if not chunk:
                 return data
+            self._mark_active(conn)
             data += chunk
             if len(data) > MAX_COMM_REQUEST_BYTES:
                 raise ValueError("request too large")
@@ -380,6 +490,9 @@ class CommServer:
             nonce = base64.b64encode(secrets.token_bytes(32)).decode()
             conn.sendall(json.dumps({"gp_comm": 2, "nonce": nonce}).encode() + b"\n")
             raw = self._read_all(conn)
+            if not raw:
+                log.debug("Comm connection from %s closed without a request", addr[0])
+                return
             ok, error, request = self._verify(raw, nonce)
             if not ok:
                 log.warning("Refused an unauthenticated comm request from %s: %s", addr[0], error)
@@ -388,9 +501,9 @@ class CommServer:
             conn.sendall(json.dumps({"ok": True}).encode())
             self._dispatch(request, addr)
         except (OSError, ValueError) as err:  # socket.timeout is an OSError
-            log.warning("Comm connection from %s failed: %s", addr[0], err)
+            log.debug("Comm connection from %s ended: %s", addr[0], err)
         finally:
-            self._slots.release()
+            self._release(conn)
             try:
                 conn.close()
             except OSError:
@@ -489,8 +602,11 @@ def run(kernel_id: str, response_address: str, public_key: str, port_range: str,
     if secret is not None:
         payload_info["comm_secret"] = base64.b64encode(secret).decode()
     try:
-        send_payload(response_address, encode_payload(response_version, payload_info, kernel_id, public_key))
-        log.info("Connection information sent to %s (payload version %s)", response_address, response_version)
+        policy = ack_policy(response_version)
+        payload, aes_key = encode_payload_with_key(response_version, payload_info, kernel_id, public_key)
+        outcome = send_payload(response_address, payload, aes_key, kernel_id, policy)
+        log.info("Connection information delivered to %s (payload version %s, %s)", response_address,
+                 response_version, outcome)
     except LauncherError:
         kernel.terminate()
         server.stop()
