@@ -65,6 +65,9 @@ interface Sockets {
   senders: Record<ClientChannel, SerialSender>;
   iopub: zmq.Subscriber;
   signer: MessageSigner;
+  /** Settles when iopub delivered its first message: our subscription is in place. */
+  iopubSeen: Promise<void>;
+  /** Settles when client messages may go through (see `nudge`). */
   ready: Promise<void>;
   /** Our own kernel_info requests (their replies and iopub traffic are not forwarded). */
   nudgeIds: Set<string>;
@@ -159,6 +162,8 @@ export class KernelChannels {
     this.closeSockets();
     const sockets = this.open(info, endpoint);
     this.sockets = sockets;
+    // Only once they are the current sockets: the nudge stops as soon as they are not.
+    sockets.ready = this.nudge(sockets);
     return sockets;
   }
 
@@ -182,10 +187,9 @@ export class KernelChannels {
       const senders = { shell: new SerialSender(dealers.shell), control: new SerialSender(dealers.control), stdin: new SerialSender(dealers.stdin) };
       let iopubSeen!: () => void;
       const seen = new Promise<void>((resolve) => (iopubSeen = resolve));
-      const sockets: Sockets = { endpoint, dealers, senders, iopub, signer, ready: Promise.resolve(), nudgeIds: new Set() };
+      const sockets: Sockets = { endpoint, dealers, senders, iopub, signer, iopubSeen: seen, ready: seen, nudgeIds: new Set() };
       for (const channel of ['shell', 'control', 'stdin'] as const) void this.pump(sockets, channel, dealers[channel]);
       void this.pump(sockets, 'iopub', iopub, iopubSeen);
-      sockets.ready = this.nudge(sockets, seen);
       this.o.log.debug('Opened the kernel\'s ZeroMQ channels.', { kernel_id: this.o.kernelId });
       return sockets;
     } catch (e) {
@@ -194,7 +198,8 @@ export class KernelChannels {
     }
   }
 
-  private async nudge(sockets: Sockets, iopubSeen: Promise<void>): Promise<void> {
+  private async nudge(sockets: Sockets): Promise<void> {
+    const iopubSeen = sockets.iopubSeen;
     let done = false;
     void iopubSeen.then(() => (done = true));
     const deadline = Date.now() + NUDGE_LIMIT_MS;
