@@ -4,7 +4,7 @@
  *
  * K kernels (10; GP_BENCH_WS_KERNELS) and C WebSockets spread over them (1000; GP_BENCH_WS_CONNECTIONS), the
  * gateway in its own process. Before, with all C open, and after they all closed: the gateway's open file
- * descriptors and RSS (after forced GCs), and the latency of `GET /api` (p50/p95 of sequential requests).
+ * descriptors, RSS, V8 heap and external memory (after two forced GCs), and the latency of `GET /api` (p50/p95 of sequential requests).
  * While they are open, one execute per kernel must reach every WebSocket of that kernel (iopub fan-out) and
  * its reply only its sender, so "open" means served, not just connected.
  */
@@ -23,6 +23,9 @@ const API_SAMPLES = 200;
 interface Snapshot {
   fds: number;
   rss: number;
+  heap: number;
+  /** Memory outside the V8 heap held by JavaScript objects (Buffers, the sockets' native side). */
+  external: number;
   p50: number;
   p95: number;
 }
@@ -44,7 +47,7 @@ async function snapshot(gateway: GatewayProcess): Promise<Snapshot> {
   }
   times.sort((a, b) => a - b);
   const memory = await gateway.memory();
-  return { fds: readdirSync(`/proc/${gateway.pid}/fd`).length, rss: memory.rss, p50: percentile(times, 50), p95: percentile(times, 95) };
+  return { fds: readdirSync(`/proc/${gateway.pid}/fd`).length, rss: memory.rss, heap: memory.heapUsed, external: memory.external, p50: percentile(times, 50), p95: percentile(times, 95) };
 }
 
 /** A WebSocket that counts, per parent msg_id, what it received. */
@@ -144,13 +147,15 @@ async function main(): Promise<void> {
 
     const mib = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MiB`;
     const ms = (x: number): string => `${x.toFixed(1)} ms`;
-    const row = (label: string, s: Snapshot): string => `| ${label} | ${s.fds} | ${mib(s.rss)} | ${ms(s.p50)} | ${ms(s.p95)} |`;
+    const row = (label: string, s: Snapshot): string => `| ${label} | ${s.fds} | ${mib(s.rss)} | ${mib(s.heap)} | ${mib(s.external)} | ${ms(s.p50)} | ${ms(s.p95)} |`;
     process.stdout.write(`\n## Gateway: ${connections} WebSockets across ${kernelCount} kernels\n\n`);
     process.stdout.write(`${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} at the end; real ipykernel pods on the testkit process node; gateway in its own process.\n\n`);
-    process.stdout.write('| gateway | open fds | RSS (after GC) | `GET /api` p50 | p95 |\n|---|---:|---:|---:|---:|\n');
+    process.stdout.write('| gateway | open fds | RSS | V8 heap used | external | `GET /api` p50 | p95 |\n|---|---:|---:|---:|---:|---:|---:|\n');
     process.stdout.write(`${row(`${kernelCount} kernels, no WebSocket`, before)}\n${row(`${connections} WebSockets open`, open)}\n${row('all closed again', after)}\n\n`);
-    process.stdout.write(`Per connection: ${((open.fds - before.fds) / connections).toFixed(2)} fds, ${((open.rss - before.rss) / connections / 1024).toFixed(1)} KiB RSS. `);
-    process.stdout.write(`After close: ${after.fds - before.fds >= 0 ? '+' : ''}${after.fds - before.fds} fds, ${mib(after.rss - before.rss)} RSS against before. `);
+    const kib = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
+    const signed = (x: number, f: (n: number) => string): string => `${x >= 0 ? '+' : ''}${f(x)}`;
+    process.stdout.write(`Per connection: ${((open.fds - before.fds) / connections).toFixed(2)} fds, ${kib((open.heap - before.heap) / connections)} heap, ${kib((open.external - before.external) / connections)} external, ${kib((open.rss - before.rss) / connections)} RSS. `);
+    process.stdout.write(`After close, against before: ${signed(after.fds - before.fds, String)} fds, ${signed(after.heap - before.heap, mib)} heap, ${signed(after.rss - before.rss, mib)} RSS. `);
     process.stdout.write(`Opening all took ${(openMs / 1000).toFixed(1)} s (batches of 50); every WebSocket saw its kernel's output, ${misrouted} got another's reply.\n`);
   } finally {
     await gateway?.close();
