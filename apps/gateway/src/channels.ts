@@ -24,6 +24,13 @@ export { kernelAddress };
 /** WebSocket close code for "try again later" (RFC 6455 registry): the gateway cannot serve the connection now. */
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 
+/**
+ * Bytes of client messages a bridge holds before they are handed to ZeroMQ (waiting for the nudge, or for a
+ * kernel that does not take them); past this it stops reading its WebSocket until they drain, so a client
+ * that floods cannot make the gateway buffer without bound (TCP pushes back on the client instead).
+ */
+export const MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
+
 export interface BridgeEvents {
   /** A client message (last_activity). */
   onActivity(): void;
@@ -32,6 +39,7 @@ export interface BridgeEvents {
 
 export class ChannelBridge implements ChannelClient {
   private closed = false;
+  private inFlight = 0;
   /** Settles once the bridge first joined the channels (or closed): client messages wait for it. */
   private readonly joined: Promise<void>;
   private markJoined!: () => void;
@@ -41,9 +49,10 @@ export class ChannelBridge implements ChannelClient {
     private readonly channels: KernelChannels,
     private readonly log: Logger,
     private readonly events: BridgeEvents,
+    private readonly maxInFlightBytes = MAX_IN_FLIGHT_BYTES,
   ) {
     this.joined = new Promise<void>((resolve) => (this.markJoined = resolve));
-    ws.on('message', (data, isBinary) => void this.fromClient(data as Buffer, isBinary));
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('close', () => this.close());
     ws.on('error', (e) => {
       this.log.debug('A WebSocket failed.', { error: e });
@@ -82,6 +91,21 @@ export class ChannelBridge implements ChannelClient {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     const { data, binary } = serializeForClient(channel, msg);
     this.ws.send(data, { binary });
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    const size = data.length;
+    this.inFlight += size;
+    if (this.inFlight > this.maxInFlightBytes && !this.ws.isPaused) this.ws.pause();
+    void this.fromClient(data, isBinary).finally(() => {
+      this.inFlight -= size;
+      if (this.ws.isPaused && this.inFlight <= this.maxInFlightBytes / 2 && !this.closed) this.ws.resume();
+    });
+  }
+
+  /** Bytes of client messages not yet handed to ZeroMQ (tests). */
+  get bytesInFlight(): number {
+    return this.inFlight;
   }
 
   private async fromClient(data: Buffer, isBinary: boolean): Promise<void> {

@@ -174,3 +174,36 @@ describe('KernelChannels shared by several clients', () => {
     }
   });
 });
+
+describe('a client that floods its WebSocket while the kernel does not take the messages', () => {
+  it('stops being read once the bridge holds its limit of bytes, so the gateway does not buffer without bound', async () => {
+    // Nothing listens at `info`'s ports: the channels never become ready and hold every message.
+    const channels = new KernelChannels({ kernelId: 'k', log: silentLogger, onActivity: () => undefined });
+    const server = createServer();
+    const wss = new WebSocketServer({ server });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const limit = 4 * 1024 * 1024;
+    let bridge: ChannelBridge | undefined;
+    let serverSide: WebSocket | undefined;
+    wss.on('connection', (ws) => {
+      serverSide = ws;
+      bridge = new ChannelBridge(ws, channels, silentLogger, { onActivity: () => undefined, onClose: () => undefined }, limit);
+      void bridge.connect(info);
+    });
+    const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    try {
+      await new Promise((resolve) => client.once('open', resolve));
+      const message = JSON.stringify({ channel: 'shell', header: { msg_id: 'm', msg_type: 'execute_request' }, content: { code: 'x'.repeat(1024 * 1024) } });
+      for (let i = 0; i < 40; i++) client.send(message);
+      await until(() => serverSide?.isPaused === true);
+      // At most what it held when it paused, plus what was already in the socket's read buffer.
+      expect(bridge!.bytesInFlight).toBeLessThanOrEqual(limit + 2 * message.length);
+    } finally {
+      client.terminate();
+      bridge?.close();
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
