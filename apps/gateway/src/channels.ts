@@ -19,7 +19,6 @@ import type { WebSocket } from 'ws';
 import { kernelAddress, type ChannelClient, type KernelChannels } from './kernel-channels.js';
 import { parseClientMessage, serializeForClient, type Channel, type ChannelMessage, type ClientChannel } from './ws-messages.js';
 
-export { kernelAddress };
 
 /** WebSocket close code for "try again later" (RFC 6455 registry): the gateway cannot serve the connection now. */
 export const CLOSE_TRY_AGAIN_LATER = 1013;

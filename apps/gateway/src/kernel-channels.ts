@@ -249,7 +249,7 @@ export class KernelChannels {
     owner.deliver(channel, msg);
   }
 
-  /** Sends a status message to every client as the kernel would (e.g. `restarting`, `dead`). */
+  /** A status message as the kernel would send it (e.g. `restarting`, `dead`), for the gateway to tell clients. */
   statusMessage(state: string): JupyterMessage {
     const header = createMessageHeader('status', this.session, 'gp-gateway');
     return { header, parent_header: {}, metadata: {}, content: { execution_state: state }, buffers: [] };
