@@ -78,6 +78,17 @@ export function errorBody(error: unknown): { status: number; body: Record<string
   return { status: 500, body: { message: error instanceof Error ? error.message : String(error), reason: 'Internal Server Error', code: 'GP_INTERNAL' } };
 }
 
+/** The request's URL, or undefined for a target `URL` cannot parse (e.g. `GET http://[ HTTP/1.1`). */
+export function requestUrl(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://gateway');
+  } catch {
+    return undefined;
+  }
+}
+
+const BAD_TARGET = { message: 'The request target is not a valid URL.', reason: 'Bad Request', code: 'GP_BAD_REQUEST' };
+
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -161,7 +172,11 @@ export function createHandlers(o: HandlerOptions): {
   }
 
   function request(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://gateway');
+    const url = requestUrl(req);
+    if (!url) {
+      o.logger.info('request failed', { method: req.method, status: 400, code: BAD_TARGET.code });
+      return sendJson(res, 400, BAD_TARGET);
+    }
     const matched = matchRoute(url.pathname, base);
     const log = o.logger.child({ method: req.method, path: url.pathname });
     void (async () => {
@@ -184,9 +199,8 @@ export function createHandlers(o: HandlerOptions): {
     // Node takes its own error handler off an upgraded socket: without one, a client's reset at any moment
     // from here on (before a refusal, during the kernel lookup, mid-handshake) would be an unhandled 'error'.
     socket.on('error', (e: NodeJS.ErrnoException) => o.logger.debug('A WebSocket client connection failed.', { code: e.code, path: req.url?.split('?')[0] }));
-    const url = new URL(req.url ?? '/', 'http://gateway');
-    const matched = matchRoute(url.pathname, base);
-    const log = o.logger.child({ path: url.pathname });
+    const url = requestUrl(req);
+    const log = o.logger.child({ path: url?.pathname ?? '(invalid)' });
     const refuse = (r: Refusal): void => {
       log.info('Refused a WebSocket.', { status: r.status, code: r.code });
       if (socket.destroyed) return;
@@ -195,6 +209,8 @@ export function createHandlers(o: HandlerOptions): {
       socket.end(`HTTP/1.1 ${r.status} ${r.reason}\r\nConnection: close\r\n${retry}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
     };
+    if (!url) return refuse({ status: 400, ...BAD_TARGET });
+    const matched = matchRoute(url.pathname, base);
     if (!matched || matched.kind !== 'kernel-channels') {
       return refuse({ status: 404, reason: 'Not Found', code: 'GP_NO_SUCH_RESOURCE', message: `No WebSocket endpoint at ${url.pathname}.` });
     }

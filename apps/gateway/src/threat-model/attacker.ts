@@ -64,6 +64,24 @@ export function upgradeThenReset(port: number, path: string, at: ResetAt, header
   });
 }
 
+/** Sends `head` (a request line and headers) as it is and resolves with the status of the answer (0 if none). */
+export function rawRequest(port: number, head: string): Promise<number> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    socket.on('error', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0)));
+    socket.once('connect', () => socket.write(head));
+    socket.on('data', (chunk) => {
+      data += chunk.toString('latin1');
+      if (data.includes('\r\n')) {
+        socket.destroy();
+        resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0));
+      }
+    });
+    socket.once('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0)));
+  });
+}
+
 /** The status line and body of the gateway's answer to a raw upgrade request. */
 export function rawUpgrade(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; socket: Socket }> {
   return new Promise((resolve, reject) => {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RESET_STAGES, rawUpgrade, upgradeThenReset } from './attacker.js';
+import { RESET_STAGES, rawRequest, rawUpgrade, upgradeRequest, upgradeThenReset } from './attacker.js';
 import { GatewayProcess } from './gateway-process.js';
 
 const token = randomUUID();
@@ -55,6 +55,17 @@ describe('threat: a client resets its connection during a WebSocket upgrade', ()
       expect(gateway.stderr).not.toMatch(/Unhandled|ECONNRESET/);
     });
   }
+});
+
+describe('threat: a request target that is not a valid URL', () => {
+  it('gets 400, as a plain request and as an upgrade, from an unauthenticated client; the gateway lives', async () => {
+    for (const target of ['http://[', 'http://x:99999/', 'http://u:p@[::1']) {
+      expect(await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: a\r\n\r\n`)).toBe(400);
+      expect(await rawRequest(port, upgradeRequest(target))).toBe(400);
+    }
+    expect(gateway.alive, gateway.stderr.slice(-2000)).toBe(true);
+    expect(await serves()).toBe(true);
+  });
 });
 
 describe('threat: a web page opens a kernel WebSocket from another origin', () => {
