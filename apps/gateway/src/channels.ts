@@ -1,10 +1,7 @@
 /**
- * One WebSocket's bridge to a kernel's ZeroMQ sockets, as Jupyter Server's ZMQ channels connection does
- * it: shell/control/stdin DEALERs (shell and stdin share a routing id, so `input_request`s reach this
- * client) and an iopub SUBSCRIBER. Messages are signed with the kernel's key on the way in and verified
- * on the way out; unverifiable ones are dropped. Before the client's messages are forwarded the bridge
- * "nudges" the kernel (kernel_info requests until iopub delivers), so no output is lost to ZeroMQ's slow
- * joiner.
+ * One WebSocket's bridge to its kernel's shared ZeroMQ channels (`KernelChannels`): client messages are
+ * parsed and handed to the channels, kernel messages the channels route to this client are written to the
+ * WebSocket. Also the kernel's own iopub monitor and one-off control requests.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -19,139 +16,95 @@ import {
 } from '@gp/core';
 import * as zmq from 'zeromq';
 import type { WebSocket } from 'ws';
+import { kernelAddress, type ChannelClient, type KernelChannels } from './kernel-channels.js';
 import { parseClientMessage, serializeForClient, type Channel, type ChannelMessage, type ClientChannel } from './ws-messages.js';
 
-const NUDGE_INTERVAL_MS = 500;
-const NUDGE_LIMIT_MS = 30_000;
 
-/** zeromq allows one send in progress per socket: sends queue. */
-class SerialSender {
-  private last: Promise<unknown> = Promise.resolve();
-  constructor(private readonly socket: zmq.Dealer) {}
-  send(frames: Buffer[]): Promise<void> {
-    const next = this.last.catch(() => undefined).then(() => this.socket.send(frames));
-    this.last = next;
-    return next;
-  }
-}
+/** WebSocket close code for "try again later" (RFC 6455 registry): the gateway cannot serve the connection now. */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
 
-interface Sockets {
-  dealers: Record<ClientChannel, zmq.Dealer>;
-  senders: Record<ClientChannel, SerialSender>;
-  iopub: zmq.Subscriber;
-  signer: MessageSigner;
-}
+/**
+ * Bytes of client messages a bridge holds before they are handed to ZeroMQ (waiting for the nudge, or for a
+ * kernel that does not take them); past this it stops reading its WebSocket until they drain, so a client
+ * that floods cannot make the gateway buffer without bound (TCP pushes back on the client instead).
+ */
+export const MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
 
 export interface BridgeEvents {
-  /** Any message either way (last_activity). */
+  /** A client message (last_activity). */
   onActivity(): void;
   onClose(): void;
 }
 
-export function kernelAddress(info: KernelConnectionInfo, port: number): string {
-  const host = info.ip === '0.0.0.0' || info.ip === '' ? '127.0.0.1' : info.ip;
-  return `${info.transport || 'tcp'}://${host}:${port}`;
-}
-
-export class ChannelBridge {
-  private sockets: Sockets | undefined;
-  private ready: Promise<void> = Promise.resolve();
+export class ChannelBridge implements ChannelClient {
   private closed = false;
-  private readonly nudgeIds = new Set<string>();
-  private readonly session = randomUUID();
+  private inFlight = 0;
+  /** Settles once the bridge first joined the channels (or closed): client messages wait for it. */
+  private readonly joined: Promise<void>;
+  private markJoined!: () => void;
 
   constructor(
     private readonly ws: WebSocket,
+    private readonly channels: KernelChannels,
     private readonly log: Logger,
     private readonly events: BridgeEvents,
+    private readonly maxInFlightBytes = MAX_IN_FLIGHT_BYTES,
   ) {
-    ws.on('message', (data, isBinary) => void this.fromClient(data as Buffer, isBinary));
+    this.joined = new Promise<void>((resolve) => (this.markJoined = resolve));
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('close', () => this.close());
-    ws.on('error', () => this.close());
+    ws.on('error', (e) => {
+      this.log.debug('A WebSocket failed.', { error: e });
+      this.close();
+    });
   }
 
-  /** (Re)connects to the kernel's ports, e.g. after a restart; client messages wait for the nudge. */
+  /**
+   * Joins the kernel's channels at `info` (again after a restart). Never rejects: when the sockets cannot
+   * be opened the client is closed with 1013 (try again later) and the reason.
+   */
   connect(info: KernelConnectionInfo): Promise<void> {
-    this.closeSockets();
     if (this.closed) return Promise.resolve();
-    const routingId = `gp-${randomUUID()}`;
-    const signer = new MessageSigner(info.key, info.signature_scheme);
-    const make = (channel: ClientChannel, port: number, routing?: string): zmq.Dealer => {
-      const dealer = new zmq.Dealer({ linger: 0, ...(routing ? { routingId: routing } : {}) });
-      dealer.connect(kernelAddress(info, port));
-      void this.pump(channel, dealer, signer);
-      return dealer;
-    };
-    const dealers = {
-      shell: make('shell', info.shell_port, routingId),
-      control: make('control', info.control_port),
-      stdin: make('stdin', info.stdin_port, routingId),
-    };
-    const iopub = new zmq.Subscriber({ linger: 0 });
-    iopub.connect(kernelAddress(info, info.iopub_port));
-    iopub.subscribe();
-    const sockets: Sockets = {
-      dealers,
-      senders: { shell: new SerialSender(dealers.shell), control: new SerialSender(dealers.control), stdin: new SerialSender(dealers.stdin) },
-      iopub,
-      signer,
-    };
-    this.sockets = sockets;
-    let iopubSeen!: () => void;
-    const seen = new Promise<void>((resolve) => (iopubSeen = resolve));
-    void this.pump('iopub', iopub, signer, iopubSeen);
-    this.ready = this.nudge(sockets, seen);
-    return this.ready;
+    let ready: Promise<void>;
+    try {
+      ready = this.channels.join(this, info);
+    } catch (e) {
+      this.log.warn('Refused a WebSocket: the kernel\'s ZeroMQ channels cannot be opened.', { error: e });
+      this.close(CLOSE_TRY_AGAIN_LATER, 'gateway cannot open kernel channels; try again later');
+      return Promise.resolve();
+    }
+    this.markJoined();
+    return ready;
   }
 
   /** Sends a status message to the client as the kernel would (e.g. `restarting`, `dead`). */
   sendStatus(state: string): void {
-    const header = createMessageHeader('status', this.session, 'gp-gateway');
-    this.toClient('iopub', { header, parent_header: {}, metadata: {}, content: { execution_state: state }, buffers: [] });
+    this.deliver('iopub', this.channels.statusMessage(state));
   }
 
   get isOpen(): boolean {
     return !this.closed;
   }
 
-  private async nudge(sockets: Sockets, iopubSeen: Promise<void>): Promise<void> {
-    let done = false;
-    void iopubSeen.then(() => (done = true));
-    const deadline = Date.now() + NUDGE_LIMIT_MS;
-    while (!done && !this.closed && this.sockets === sockets && Date.now() < deadline) {
-      const header = createMessageHeader('kernel_info_request', this.session, 'gp-gateway');
-      this.nudgeIds.add(header.msg_id);
-      await sockets.senders.shell.send(serializeMessage({ header, parent_header: {}, metadata: {}, content: {} }, sockets.signer)).catch(() => undefined);
-      await Promise.race([iopubSeen, new Promise((r) => setTimeout(r, NUDGE_INTERVAL_MS))]);
-    }
-    if (!done && !this.closed) this.log.warn('The kernel did not answer on iopub while connecting; forwarding anyway.');
-  }
-
-  private async pump(channel: Channel, socket: zmq.Dealer | zmq.Subscriber, signer: MessageSigner, onFirst?: () => void): Promise<void> {
-    try {
-      for await (const frames of socket) {
-        let msg: JupyterMessage;
-        try {
-          msg = deserializeMessage(frames, signer).message;
-        } catch (e) {
-          this.log.warn('Dropped a kernel message that failed verification.', { channel, error: e });
-          continue;
-        }
-        onFirst?.();
-        const parent = msg.parent_header.msg_id;
-        if (parent && this.nudgeIds.has(parent)) continue; // our own nudge traffic
-        this.events.onActivity();
-        this.toClient(channel, msg);
-      }
-    } catch {
-      // socket closed
-    }
-  }
-
-  private toClient(channel: Channel, msg: JupyterMessage): void {
+  deliver(channel: Channel, msg: JupyterMessage): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     const { data, binary } = serializeForClient(channel, msg);
     this.ws.send(data, { binary });
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    const size = data.length;
+    this.inFlight += size;
+    if (this.inFlight > this.maxInFlightBytes && !this.ws.isPaused) this.ws.pause();
+    void this.fromClient(data, isBinary).finally(() => {
+      this.inFlight -= size;
+      if (this.ws.isPaused && this.inFlight <= this.maxInFlightBytes / 2 && !this.closed) this.ws.resume();
+    });
+  }
+
+  /** Bytes of client messages not yet handed to ZeroMQ (tests). */
+  get bytesInFlight(): number {
+    return this.inFlight;
   }
 
   private async fromClient(data: Buffer, isBinary: boolean): Promise<void> {
@@ -162,26 +115,19 @@ export class ChannelBridge {
       this.log.warn('Dropped a client message that cannot be routed.', { error: e });
       return;
     }
-    await this.ready;
-    const sockets = this.sockets;
-    if (!sockets || this.closed) return;
+    await this.joined; // the channels then wait for their own nudge
+    if (this.closed) return;
     this.events.onActivity();
-    await sockets.senders[msg.channel].send(serializeMessage(msg, sockets.signer)).catch((e: unknown) => {
+    await this.channels.send(this, msg).catch((e: unknown) => {
       this.log.warn('Could not forward a client message to the kernel.', { channel: msg.channel, error: e });
     });
-  }
-
-  private closeSockets(): void {
-    const s = this.sockets;
-    this.sockets = undefined;
-    if (!s) return;
-    for (const socket of [s.dealers.shell, s.dealers.control, s.dealers.stdin, s.iopub]) socket.close();
   }
 
   close(code?: number, reason?: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.closeSockets();
+    this.markJoined();
+    this.channels.leave(this);
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code ?? 1000, reason);
     this.events.onClose();
   }

@@ -39,6 +39,21 @@ describe('gateway settings', () => {
     await expect(settingsFromCommandLine([], { GP_GATEWAY_WS_PING_INTERVAL: '-1' })).rejects.toThrow(/GP_GATEWAY_WS_PING_INTERVAL.*non-negative/);
   });
 
+  it('connection limits: defaults, and a non-positive value is refused naming the option', async () => {
+    expect(settingsFromOptions({})).toMatchObject({ ws_max_message_size: 10 * 1024 * 1024, ws_max_connections_per_kernel: 256, ws_max_connections: 4096, allow_origin: [] });
+    expect((await settingsFromCommandLine(['--allow-origin=https://a.example,https://b.example'], {})).settings?.allow_origin).toEqual(['https://a.example', 'https://b.example']);
+    await expect(settingsFromCommandLine(['--ws-max-connections=0'], {})).rejects.toThrow(/--ws-max-connections.*a positive integer/);
+  });
+
+  it('a token on the command line (visible in ps) is a warning that does not quote it; from env or file it is not', async () => {
+    const flagged = await settingsFromCommandLine(['--token=s3cret-value'], {});
+    expect(flagged.warnings).toHaveLength(1);
+    expect(flagged.warnings[0]).toMatch(/--token-file/);
+    expect(flagged.warnings[0]).not.toContain('s3cret-value');
+    expect((await settingsFromCommandLine([], { GP_GATEWAY_TOKEN: 's3cret-value' })).warnings).toEqual([]);
+    expect((await settingsFromCommandLine(['--token-file=/run/secrets/token'], {})).warnings).toEqual([]);
+  });
+
   it('--help lists every option with its env var', () => {
     const text = helpText();
     for (const flag of ['--port', '--token', '--kernelspec-dirs', '--state-file', '--allowed-env', '--cull-idle-timeout', '--shutdown-policy', '--orphan-policy']) {

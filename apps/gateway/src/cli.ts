@@ -3,8 +3,8 @@
  * `--allowed-env=A,B` or repeated), `--config=<file>` (JSON/YAML, flat or `{GatewayApp: {...}}`),
  * then GP_GATEWAY_* env; `--help` lists everything.
  */
-import { ConfigError, loadConfigFile, type FlagValue } from '@gp/core';
-import { gatewayOptionTable, resolveGatewaySettings, type GatewaySettings } from './options.js';
+import { ConfigError, loadConfigFile, resolveConfig, type FlagValue } from '@gp/core';
+import { gatewayOptionTable, type GatewaySettings } from './options.js';
 
 export interface ParsedArgs {
   help: boolean;
@@ -49,12 +49,21 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
 }
 
 /** Resolves the settings from argv, env and an optional config file (same precedence as the k8s-spec CLI). */
-export async function settingsFromCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<{ help: boolean; settings?: GatewaySettings }> {
+export async function settingsFromCommandLine(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<{ help: boolean; settings?: GatewaySettings; warnings: string[] }> {
   const args = parseArgs(argv);
-  if (args.help) return { help: true };
+  if (args.help) return { help: true, warnings: [] };
   const configPath = args.config ?? env.GP_GATEWAY_CONFIG;
   const file = configPath ? await loadConfigFile(configPath) : undefined;
-  return { help: false, settings: resolveGatewaySettings({ flags: args.flags, env, ...(file ? { file } : {}) }) };
+  const resolved = resolveConfig(gatewayOptionTable, { flags: args.flags, env, ...(file ? { file } : {}) });
+  const warnings: string[] = [];
+  if (resolved.sources.token.kind === 'flag') {
+    // Any user of the machine can read a process's arguments (ps, /proc/<pid>/cmdline).
+    warnings.push('The token was given on the command line (--token), where any user of this machine can read it (ps); use --token-file or GP_GATEWAY_TOKEN instead.');
+  }
+  return { help: false, settings: resolved.values, warnings };
 }
 
 export function helpText(): string {

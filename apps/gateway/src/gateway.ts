@@ -2,16 +2,17 @@
  * `startGateway`: composes the pieces (settings, kernelspec catalog, store, kernel manager, HTTP/WebSocket
  * front, culler) into a running server, re-attaching to recorded kernels and sweeping orphans first.
  */
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ResponseListener, createLogger, responseListenerOptionsFromEnv, type Logger } from '@gp/core';
+import { GpError, ResponseListener, createLogger, responseListenerOptionsFromEnv, type Logger } from '@gp/core';
 import { WatchHub, loadKubeConfig } from '@gp/launcher';
 import { defaultKernelspecDirs, KernelSpecCatalog } from './kernelspecs.js';
 import { KernelManager } from './kernels.js';
 import { settingsFromOptions, type GatewayOptions, type GatewaySettings } from './options.js';
 import { createHandlers } from './server.js';
 import { FileKernelStore, MemoryKernelStore, type KernelStore } from './store.js';
+import { resolveToken } from './token.js';
+import { raiseZmqSocketLimit } from './zmq-context.js';
 
 const REAP_INTERVAL_MS = 5000;
 
@@ -36,13 +37,32 @@ export interface GatewayHandle extends RunningGateway {
   orphans: Array<{ namespace: string; pod: string; kernelId: string }>;
   /** What re-attachment did at start-up. */
   reattached: { attached: string[]; removed: string[] };
+  /** Kernel WebSockets open or being set up (what the connection caps count). */
+  webSockets(): number;
+}
+
+/** The gateway cannot listen where it was told to (port in use, address not on this host, no permission). */
+export class ListenError extends GpError {
+  constructor(ip: string, port: number, cause: NodeJS.ErrnoException) {
+    const why: Record<string, string> = {
+      EADDRINUSE: `the address is already in use: choose another --port (or 0 for a free one), or stop what listens on ${port}`,
+      EADDRNOTAVAIL: `the address is not one of this host's: choose an --ip this host has (127.0.0.1, 0.0.0.0, ...)`,
+      EACCES: `permission denied: ports below 1024 need privileges; choose another --port`,
+    };
+    const code = cause.code ?? 'UNKNOWN';
+    super('GP_LISTEN_FAILED', `Cannot listen on --ip=${ip} --port=${port}: ${why[code] ?? cause.message} (${code}).`, {
+      cause,
+      details: { ip, port, errno: code },
+    });
+  }
 }
 
 function listen(server: Server, port: number, ip: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (e: NodeJS.ErrnoException): void => reject(new ListenError(ip, port, e));
+    server.once('error', failed);
     server.listen(port, ip, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve(server.address() as AddressInfo);
     });
   });
@@ -53,8 +73,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const hostEnv = options.hostEnv ?? process.env;
   const logger: Logger = options.logger ?? createLogger({ name: 'GatewayApp', level: settings.log_level, format: settings.log_format });
   const kubeConfig = options.kubeConfig ?? loadKubeConfig(hostEnv);
-  const token = settings.token || randomBytes(24).toString('hex');
-  const generatedToken = !settings.token;
+  const { token, origin: tokenOrigin } = resolveToken(settings);
+  const generatedToken = tokenOrigin === 'generated';
+  // One set of ZeroMQ sockets per kernel with clients, plus its monitor: the context's default 1023 would
+  // cap the gateway at ~200 kernels; the process's file descriptors are the real limit.
+  raiseZmqSocketLimit(logger);
 
   const ownListener = !(options.responseListener instanceof ResponseListener);
   const responseListener =
@@ -73,7 +96,19 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const kernels = new KernelManager({ specs, store, kubeConfig, hub: WatchHub.forKubeConfig(kubeConfig), responseListener, hostEnv, logger });
 
   let ready = false;
-  const handlers = createHandlers({ token, baseUrl: settings.base_url, allowedEnv: settings.allowed_env, kernels, specs, logger, isReady: () => ready });
+  const handlers = createHandlers({
+    token,
+    baseUrl: settings.base_url,
+    allowedEnv: settings.allowed_env,
+    kernels,
+    specs,
+    logger,
+    isReady: () => ready,
+    allowOrigin: settings.allow_origin,
+    maxMessageSize: settings.ws_max_message_size,
+    maxConnectionsPerKernel: settings.ws_max_connections_per_kernel,
+    maxConnections: settings.ws_max_connections,
+  });
   const server = createServer(handlers.request);
   server.on('upgrade', handlers.upgrade);
   // Kernel launches can take minutes: no request timeout (Jupyter Server's client sets its own).
@@ -87,6 +122,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     if (ownListener) await responseListener.close();
     throw e;
   }
+  // After listening, the server's 'error' is an accept() failure (EMFILE when out of file descriptors):
+  // libuv sheds the pending connection; the gateway logs it and keeps serving the rest.
+  server.on('error', (e: NodeJS.ErrnoException) => logger.error('Accepting a connection failed.', { code: e.code, error: e }));
   const host = address.address.includes(':') ? `[${address.address}]` : address.address;
   const baseUrl = settings.base_url.replace(/\/+$/, '');
   const url = `http://${host}:${address.port}${baseUrl}`;
@@ -149,5 +187,5 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     return closing;
   };
 
-  return { url, token, close, settings, kernels, orphans: orphans as GatewayHandle['orphans'], reattached };
+  return { url, token, close, settings, kernels, orphans: orphans as GatewayHandle['orphans'], reattached, webSockets: () => handlers.slots.count };
 }

@@ -1,5 +1,6 @@
 // @gp/gateway: a Jupyter kernel gateway serving kernels as Kubernetes pods. See README.md.
-export { startGateway, type RunningGateway, type GatewayHandle, type CloseOptions } from './gateway.js';
+export { startGateway, ListenError, type RunningGateway, type GatewayHandle, type CloseOptions } from './gateway.js';
+export { TokenConfigError } from './token.js';
 export {
   gatewayOptionTable,
   resolveGatewaySettings,

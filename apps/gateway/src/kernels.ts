@@ -10,6 +10,7 @@ import { createProvisioner, type KubernetesProvisioner, type SparkOperatorProvis
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { WebSocket } from 'ws';
 import { ChannelBridge, KernelMonitor, controlRequest } from './channels.js';
+import { KernelChannels } from './kernel-channels.js';
 import { kernelsToCull, type CullPolicy } from './culling.js';
 import { NotFoundError, type KernelSpecCatalog } from './kernelspecs.js';
 import type { KernelRecord, KernelStore } from './store.js';
@@ -41,6 +42,8 @@ const INTERRUPT_REPLY_TIMEOUT_MS = 10_000;
 export class ManagedKernel {
   readonly bridges = new Set<ChannelBridge>();
   readonly monitor: KernelMonitor;
+  /** One set of ZeroMQ sockets shared by all the kernel's WebSockets (opened while any is connected). */
+  readonly channels: KernelChannels;
   /** Serializes restart / interrupt / shutdown on one kernel. */
   private queue: Promise<unknown> = Promise.resolve();
   restarting = false;
@@ -55,6 +58,7 @@ export class ManagedKernel {
     readonly log: Logger,
   ) {
     this.monitor = new KernelMonitor(log);
+    this.channels = new KernelChannels({ kernelId: id, log, onActivity: () => this.monitor.touch() });
   }
 
   get connectionInfo(): KernelConnectionInfo {
@@ -85,12 +89,13 @@ export class ManagedKernel {
   }
 
   attach(ws: WebSocket): ChannelBridge {
-    const bridge = new ChannelBridge(ws, this.log, {
+    const bridge = new ChannelBridge(ws, this.channels, this.log, {
       onActivity: () => this.monitor.touch(),
       onClose: () => this.bridges.delete(bridge),
     });
     this.bridges.add(bridge);
     // After a restart or interrupt in progress: connect to the ports the kernel has then.
+    // connect() never rejects: sockets that cannot be opened close the WebSocket with a reason.
     void this.serialized(async () => undefined).then(() => {
       const info = this.provisioner.connectionInfo;
       if (info) void bridge.connect(info);

@@ -11,6 +11,7 @@ import type { KernelManager } from './kernels.js';
 import { NotFoundError, kernelspecModel, type KernelSpecCatalog } from './kernelspecs.js';
 import { parseStartKernelBody, BadRequestError } from './policy.js';
 import { allowedMethods, matchRoute, normalizeBaseUrl, type Route } from './router.js';
+import { ConnectionSlots, isOriginAllowed, isRefusal, originRefusal, type Refusal } from './ws-admission.js';
 
 export const GATEWAY_VERSION = '0.1.0';
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -24,7 +25,16 @@ export interface HandlerOptions {
   logger: Logger;
   /** Readiness: false until re-attachment finished, and again while shutting down. */
   isReady(): boolean;
+  /** Origins allowed to open WebSockets besides same-origin ones and clients sending none; `*` allows all. */
+  allowOrigin: readonly string[];
+  /** Largest WebSocket message (bytes) a client may send; a bigger one closes its connection with 1009. */
+  maxMessageSize: number;
+  maxConnectionsPerKernel: number;
+  maxConnections: number;
 }
+
+/** How long a refused upgrade's socket may linger before it is destroyed (a client that never reads). */
+const REFUSAL_LINGER_MS = 5000;
 
 /** Pings a client may leave unanswered in a row before it is disconnected. */
 const MAX_UNANSWERED_PINGS = 2;
@@ -68,6 +78,17 @@ export function errorBody(error: unknown): { status: number; body: Record<string
   return { status: 500, body: { message: error instanceof Error ? error.message : String(error), reason: 'Internal Server Error', code: 'GP_INTERNAL' } };
 }
 
+/** The request's URL, or undefined for a target `URL` cannot parse (e.g. `GET http://[ HTTP/1.1`). */
+export function requestUrl(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://gateway');
+  } catch {
+    return undefined;
+  }
+}
+
+const BAD_TARGET = { message: 'The request target is not a valid URL.', reason: 'Bad Request', code: 'GP_BAD_REQUEST' };
+
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -85,9 +106,11 @@ export function createHandlers(o: HandlerOptions): {
   /** One heartbeat round: disconnects clients that left the last pings unanswered, pings the others. */
   pingClients(): void;
   wss: WebSocketServer;
+  slots: ConnectionSlots;
 } {
   const base = normalizeBaseUrl(o.baseUrl);
-  const wss = new WebSocketServer({ noServer: true, handleProtocols: () => false, maxPayload: 256 * 1024 * 1024 });
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: () => false, maxPayload: o.maxMessageSize });
+  const slots = new ConnectionSlots(o.maxConnectionsPerKernel, o.maxConnections);
   // Which kernel each client is on and how many pings it has left unanswered. A client can hold a socket open
   // without reading it: e.g. Jupyter Server cannot cancel a gateway WebSocket it is still opening when its own
   // client goes away, and keeps the finished connection unread (see the README's Known limits). Its bridge would
@@ -149,7 +172,11 @@ export function createHandlers(o: HandlerOptions): {
   }
 
   function request(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://gateway');
+    const url = requestUrl(req);
+    if (!url) {
+      o.logger.info('request failed', { method: req.method, status: 400, code: BAD_TARGET.code });
+      return sendJson(res, 400, BAD_TARGET);
+    }
     const matched = matchRoute(url.pathname, base);
     const log = o.logger.child({ method: req.method, path: url.pathname });
     void (async () => {
@@ -169,29 +196,54 @@ export function createHandlers(o: HandlerOptions): {
   }
 
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://gateway');
-    const matched = matchRoute(url.pathname, base);
-    const refuse = (status: number, text: string): void => {
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    // Node takes its own error handler off an upgraded socket: without one, a client's reset at any moment
+    // from here on (before a refusal, during the kernel lookup, mid-handshake) would be an unhandled 'error'.
+    socket.on('error', (e: NodeJS.ErrnoException) => o.logger.debug('A WebSocket client connection failed.', { code: e.code, path: req.url?.split('?')[0] }));
+    const url = requestUrl(req);
+    const log = o.logger.child({ path: url?.pathname ?? '(invalid)' });
+    const refuse = (r: Refusal): void => {
+      log.info('Refused a WebSocket.', { status: r.status, code: r.code });
+      if (socket.destroyed) return;
+      const body = JSON.stringify({ message: r.message, reason: r.reason, code: r.code });
+      const retry = r.status === 503 ? 'Retry-After: 5\r\n' : '';
+      socket.end(`HTTP/1.1 ${r.status} ${r.reason}\r\nConnection: close\r\n${retry}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
     };
-    if (!matched || matched.kind !== 'kernel-channels') return refuse(404, 'Not Found');
-    if (!isAuthorized(req, url, o.token)) return refuse(403, 'Forbidden');
+    if (!url) return refuse({ status: 400, ...BAD_TARGET });
+    const matched = matchRoute(url.pathname, base);
+    if (!matched || matched.kind !== 'kernel-channels') {
+      return refuse({ status: 404, reason: 'Not Found', code: 'GP_NO_SUCH_RESOURCE', message: `No WebSocket endpoint at ${url.pathname}.` });
+    }
+    if (!isOriginAllowed(req, o.allowOrigin)) return refuse(originRefusal(req.headers.origin ?? ''));
+    if (!isAuthorized(req, url, o.token)) {
+      const e = new UnauthorizedError();
+      return refuse({ status: 403, reason: 'Forbidden', code: e.code, message: e.message });
+    }
+    const slot = slots.take(matched.id);
+    if (isRefusal(slot)) return refuse(slot);
+    // Held from here until the connection ends, whichever way it ends.
+    socket.once('close', () => slot.release());
     void (async () => {
       let kernel;
       try {
         kernel = await o.kernels.get(matched.id);
       } catch (e) {
-        const { status } = errorBody(e);
-        return refuse(status, status === 404 ? 'Not Found' : 'Error');
+        slot.release();
+        const { status, body } = errorBody(e);
+        return refuse({ status, reason: status === 404 ? 'Not Found' : 'Error', code: String(body.code), message: String(body.message) });
       }
+      if (socket.destroyed) return; // the client went away during the lookup
       wss.handleUpgrade(req, socket, head, (ws) => {
         const state = { kernelId: matched.id, unanswered: 0 };
         heartbeat.set(ws, state);
         ws.on('pong', () => (state.unanswered = 0));
         kernel.attach(ws);
-        o.logger.info('WebSocket connected.', { kernel_id: matched.id, connections: kernel.bridges.size });
+        log.info('WebSocket connected.', { kernel_id: matched.id, connections: kernel.bridges.size });
       });
-    })();
+    })().catch((e: unknown) => {
+      log.error('A WebSocket upgrade failed.', { error: e });
+      socket.destroy();
+    });
   }
 
   function pingClients(): void {
@@ -208,5 +260,5 @@ export function createHandlers(o: HandlerOptions): {
     }
   }
 
-  return { request, upgrade, pingClients, wss };
+  return { request, upgrade, pingClients, wss, slots };
 }

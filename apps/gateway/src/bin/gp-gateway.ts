@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 // The gp-gateway command: resolve the settings, start the gateway, stop it on SIGTERM/SIGINT.
-import { isGpError } from '@gp/core';
+import { createLogger, isGpError } from '@gp/core';
 import { helpText, settingsFromCommandLine } from '../cli.js';
 import { startGateway } from '../gateway.js';
 
 async function main(): Promise<number> {
-  const { help, settings } = await settingsFromCommandLine(process.argv.slice(2), process.env);
+  const { help, settings, warnings } = await settingsFromCommandLine(process.argv.slice(2), process.env);
   if (help || !settings) {
     process.stdout.write(helpText() + '\n');
     return 0;
   }
-  const gateway = await startGateway(settings);
+  const logger = createLogger({ name: 'GatewayApp', level: settings.log_level, format: settings.log_format });
+  for (const warning of warnings) logger.warn(warning);
+  const gateway = await startGateway({ ...settings, logger });
   process.stdout.write(`${gateway.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
