@@ -261,10 +261,13 @@ export class KernelManager {
     return kernel.model();
   }
 
-  /** Throws `KubernetesUnreachableError` when the API is known not to answer (checked again first). */
+  /**
+   * Throws `KubernetesUnreachableError` unless the API answers a fresh check (one GET of its /readyz, shared by
+   * concurrent callers): a launch or shutdown then starts nothing it could not finish.
+   */
   private async requireApi(what: string): Promise<void> {
     const health = this.o.apiHealth;
-    if (!health || health.reachable || (await health.check())) return;
+    if (!health || (await health.check())) return;
     throw new KubernetesUnreachableError(what);
   }
 
@@ -444,8 +447,11 @@ export class KernelManager {
       if (!this.kernels.has(record.kernelId) && !this.pending.has(record.kernelId)) this.pending.set(record.kernelId, { record, failures: 0 });
     }
     if (options.attempt === false) {
+      const pending = [...this.pending.keys()];
+      for (const entry of this.pending.values()) entry.error ??= 'the Kubernetes API server is unreachable';
+      if (pending.length) this.log.warn('The Kubernetes API server is unreachable: the recorded kernels are kept and re-attached once it answers.', { kernel_ids: pending });
       this.scheduleRetry();
-      return { attached: [], removed: [], pending: [...this.pending.keys()] };
+      return { attached: [], removed: [], pending };
     }
     return this.retryPending();
   }
