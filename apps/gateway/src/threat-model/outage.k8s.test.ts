@@ -10,6 +10,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@gp/core';
+import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { repoRoot, startCluster, testPythonBin, waitFor, type TestCluster } from '@gp/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -187,6 +188,35 @@ describe('the Kubernetes API server goes away', () => {
     expect(logged(/API server is unreachable: launches/)[0]).toMatchObject({ level: 'error', server: cluster.apiServerUrl });
   }, TEST_TIMEOUT);
 
+  it('only "gone" is gone: a re-attach refused for another reason (403) keeps the record and succeeds once allowed', async () => {
+    await gateway.close({ stopKernels: false });
+    // An identity the API answers (its /readyz: the API is up) but may not read pods: every GET is a 403.
+    const user = `gp-outage-${randomUUID().slice(0, 8)}`;
+    const denied = await open(stateFile, { kubeConfig: cluster.kubeConfigFor({ user }) });
+    expect(denied.kubernetesApi.reachable).toBe(true);
+    expect(denied.reattached).toMatchObject({ attached: [], removed: [] });
+    expect(denied.reattached.pending.sort()).toEqual([first, second].sort());
+    expect(Object.keys(recorded(stateFile)).sort()).toEqual([first, second].sort());
+    expect((await api(denied.url, `/api/kernels/${first}`)).status).toBe(503);
+    await cluster.kc.makeApiClient(RbacAuthorizationV1Api).createNamespacedRoleBinding({
+      namespace: ns,
+      body: {
+        metadata: { name: user },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+      },
+    });
+    // The retries (with backoff) re-attach both once the identity may read them.
+    await waitFor(async () => (await api(denied.url, `/api/kernels/${first}`)).status === 200 && (await api(denied.url, `/api/kernels/${second}`)).status === 200, {
+      timeoutMs: 120_000,
+      description: 'both kernels re-attached after the RoleBinding',
+    });
+    expect(await execute(denied.url, first, 'x + 1')).toBe('42');
+    await denied.close({ stopKernels: false });
+    gateway = await open(stateFile);
+    expect(gateway.reattached.attached.sort()).toEqual([first, second].sort());
+  }, TEST_TIMEOUT);
+
   it('DELETE while the API server is down keeps the kernel and its record; the retry once it is back removes the pod', async () => {
     await cluster.stopApiServer();
     const failed = await api(gateway.url, `/api/kernels/${second}`, { method: 'DELETE' });
@@ -202,8 +232,9 @@ describe('the Kubernetes API server goes away', () => {
     expect(Object.keys(recorded(stateFile))).not.toContain(second);
     // The other kernel lived through the second outage.
     expect(await execute(gateway.url, first, 'x + 2')).toBe('43');
+    // This gateway saw one outage (the first was its predecessor's): one line each.
     expect(logged(/API server is unreachable: launches/)).toHaveLength(2);
-    expect(gateway.kubernetesApi.status()).toMatchObject({ reachable: true, outages: 2 });
+    expect(gateway.kubernetesApi.status()).toMatchObject({ reachable: true, outages: 1 });
     expect((await api(gateway.url, `/api/kernels/${first}`, { method: 'DELETE' })).status).toBe(204);
     expect(recorded(stateFile)).toEqual({});
   }, TEST_TIMEOUT);
