@@ -377,6 +377,8 @@ export class KernelManager {
   async restart(kernelId: string): Promise<KernelModel> {
     const kernel = await this.get(kernelId);
     return kernel.serialized(async () => {
+      // A restart half done when the API stops answering would lose the kernel: start none then.
+      await this.requireApi(`Kernel ${kernelId} cannot be restarted (it keeps running, unchanged)`);
       kernel.restarting = true;
       for (const bridge of kernel.bridges) bridge.sendStatus('restarting');
       try {

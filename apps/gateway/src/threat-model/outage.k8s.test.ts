@@ -217,8 +217,11 @@ describe('the Kubernetes API server goes away', () => {
     expect(gateway.reattached.attached.sort()).toEqual([first, second].sort());
   }, TEST_TIMEOUT);
 
-  it('DELETE while the API server is down keeps the kernel and its record; the retry once it is back removes the pod', async () => {
+  it('restart and DELETE while the API server is down keep the kernel and its record; the DELETE retried once it is back removes the pod', async () => {
     await cluster.stopApiServer();
+    // A restart would delete the pod it cannot recreate: refused, the kernel untouched.
+    const restart = await api(gateway.url, `/api/kernels/${second}/restart`, { method: 'POST', body: '{}' });
+    expect(restart).toMatchObject({ status: 503, body: { code: 'GP_KUBERNETES_UNREACHABLE' } });
     const failed = await api(gateway.url, `/api/kernels/${second}`, { method: 'DELETE' });
     expect(failed).toMatchObject({ status: 503, body: { code: 'GP_KUBERNETES_UNREACHABLE', message: expect.stringMatching(/kept/) } });
     expect(Object.keys(recorded(stateFile))).toContain(second);
