@@ -272,16 +272,18 @@ export class KernelManager {
   }
 
   /**
-   * Deletes what an unfinished (failed, or interrupted by a gateway crash) launch may have created, then its
-   * record. When that fails (the API is down) the record stays and is retried: nothing is left unrecorded.
+   * Deletes what an unfinished launch (failed, or interrupted by a gateway crash) may have created, or what a
+   * dead kernel left, then its record. When that fails (the API is down, RBAC...) the record (re)written with
+   * those objects stays and the removal is retried: nothing is left unrecorded.
    */
   private async removeLaunch(intent: KernelRecord, log: Logger): Promise<boolean> {
     if (!intent.launching) return true;
     try {
       await deleteKernelResources(intent.launching, { kubeConfig: this.o.kubeConfig, logger: log });
     } catch (e) {
+      this.o.store.put(intent);
       if (!this.pending.has(intent.kernelId)) {
-        log.warn('Removing an unfinished launch failed; its record is kept and the removal retried.', { error: e });
+        log.warn('Deleting the kernel\'s objects failed; its record is kept and the deletion retried.', { error: e });
         this.pending.set(intent.kernelId, { record: intent, failures: 1, error: describeError(e) });
         this.scheduleRetry();
       }
@@ -347,11 +349,16 @@ export class KernelManager {
   private async forget(kernel: ManagedKernel): Promise<void> {
     if (this.kernels.get(kernel.id) !== kernel) return;
     this.kernels.delete(kernel.id);
+    const record = this.o.store.get(kernel.id);
+    const leftovers = kernel.provisioner.resources;
     this.o.store.delete(kernel.id);
     kernel.log.warn('The kernel is gone; removing it.', { exitCode: kernel.provisioner.poll() });
     kernel.closeBridges('dead');
     kernel.monitor.close();
     await kernel.provisioner.cleanup().catch((e: unknown) => kernel.log.warn('Cleaning up the kernel failed.', { error: e }));
+    // cleanup() only logs a failed deletion: delete again (what is gone already is fine), and when that fails
+    // too, record the leftovers and retry, so an ended pod or its namespace is not left unrecorded.
+    if (record && leftovers) await this.removeLaunch({ ...record, launching: leftovers }, kernel.log);
   }
 
   async interrupt(kernelId: string): Promise<void> {
@@ -524,7 +531,7 @@ export class KernelManager {
       }
       this.pending.delete(kernelId);
       this.o.store.delete(kernelId);
-      log.info('Removed a launch the previous gateway did not finish (what it created is deleted).', { namespace: record.launching.namespace, pod: record.launching.podName });
+      log.info('Deleted the objects of an unfinished launch or a dead kernel; its record was removed.', { namespace: record.launching.namespace, pod: record.launching.podName });
       return 'removed';
     }
     let provisioner: Provisioner;

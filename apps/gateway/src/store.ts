@@ -19,9 +19,10 @@ export interface KernelRecord {
   /** ISO time the kernel was started. */
   started: string;
   /**
-   * Set while the kernel is being launched: what the launch will create (written before its first object
-   * is). A record still carrying it at start-up belongs to a launch the previous gateway never finished:
-   * the next gateway deletes these objects, then the record.
+   * Objects to delete before the record may go. Set while the kernel is being launched (what the launch will
+   * create, written before its first object is: the launch intent), and for a dead kernel whose leftovers
+   * could not be deleted. A record carrying it is never re-attached: the gateway (this one, retrying, or the
+   * next one at start-up) deletes these objects, then the record.
    */
   launching?: KernelResourcesHandle;
 }

@@ -243,6 +243,54 @@ describe('the Kubernetes API server goes away', () => {
   }, TEST_TIMEOUT);
 });
 
+describe('a kernel ends while its pod cannot be deleted', () => {
+  it('the leftovers stay recorded until they are deleted (403 on the delete, then allowed)', async () => {
+    const stateFile = join(dir, 'leftover-state.json');
+    const admin = await open(stateFile);
+    const id = await launch(admin.url, 'frank');
+    await admin.close({ stopKernels: false });
+    // An identity that may read pods and events (re-attach, watch) but not delete them.
+    const user = `gp-viewer-${randomUUID().slice(0, 8)}`;
+    const bind = (role: string) =>
+      cluster.kc.makeApiClient(RbacAuthorizationV1Api).createNamespacedRoleBinding({
+        namespace: ns,
+        body: {
+          metadata: { name: `${user}-${role}` },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+          subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+        },
+      });
+    await bind('view');
+    const viewer = await open(stateFile, { kubeConfig: cluster.kubeConfigFor({ user }) });
+    expect(viewer.reattached.attached).toEqual([id]);
+    // The kernel process exits: its pod ends (restartPolicy Never) and stays until someone deletes it.
+    const ws = new WebSocket(`${viewer.url.replace('http', 'ws')}/api/kernels/${id}/channels?token=${token}`);
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    ws.send(
+      JSON.stringify({
+        channel: 'shell',
+        header: { msg_id: randomUUID(), msg_type: 'execute_request', session: 's', username: 'u', date: new Date().toISOString(), version: '5.3' },
+        parent_header: {},
+        metadata: {},
+        content: { code: 'import os; os._exit(0)', silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+      }),
+    );
+    await waitFor(() => recorded(stateFile)[id]?.launching, { timeoutMs: 60_000, description: "the dead kernel's leftovers to be recorded" });
+    ws.close();
+    expect((await api(viewer.url, `/api/kernels/${id}`)).status).toBe(404);
+    expect((await cluster.core.listNamespacedPod({ namespace: ns, labelSelector: `kernel_id=${id}` })).items).toHaveLength(1);
+    await bind('admin');
+    await waitFor(async () => (await cluster.core.listNamespacedPod({ namespace: ns, labelSelector: `kernel_id=${id}` })).items.length === 0, {
+      timeoutMs: 120_000,
+      description: 'the retried deletion to remove the ended pod',
+    });
+    await waitFor(() => Object.keys(recorded(stateFile)).length === 0, { timeoutMs: 60_000, description: 'the record to go' });
+  }, TEST_TIMEOUT);
+});
+
 describe('the gateway dies mid-launch', () => {
   it('a gp-gateway SIGKILLed during a launch removes what that launch created at its next start', async () => {
     const stateFile = join(dir, 'sigkill-state.json');
