@@ -316,7 +316,7 @@ export class KernelManager {
     if (!p || p.record.launching) return;
     throw new GpError(
       'GP_KERNEL_NOT_REATTACHED',
-      `Kernel ${kernelId} is recorded but not re-attached yet: the Kubernetes API server did not answer (${p.error ?? 'unknown error'}). The gateway keeps retrying; try again shortly.`,
+      `Kernel ${kernelId} is recorded but not re-attached yet: its pod could not be read from the Kubernetes API (${p.error ?? 'unknown error'}). The gateway keeps retrying; try again shortly.`,
       { httpStatus: 503, details: { kernelId } },
     );
   }
@@ -519,7 +519,7 @@ export class KernelManager {
       entry.failures++;
       entry.error = describeError(e);
       const fields = { error: e, attempts: entry.failures };
-      if (entry.failures === 1) log.warn(`${what} failed (the Kubernetes API did not answer); the record is kept and retried.`, fields);
+      if (entry.failures === 1) log.warn(`${what} failed (the Kubernetes API did not say the kernel is gone); the record is kept and retried.`, fields);
       else log.debug(`${what} failed again; retrying.`, fields);
       return 'pending';
     };
@@ -527,7 +527,7 @@ export class KernelManager {
       try {
         await deleteKernelResources(record.launching, { kubeConfig: this.o.kubeConfig, logger: log });
       } catch (e) {
-        return transient('Removing an unfinished launch', e);
+        return transient("Deleting a record's objects (an unfinished launch's, or a dead kernel's leftovers)", e);
       }
       this.pending.delete(kernelId);
       this.o.store.delete(kernelId);
