@@ -27,6 +27,7 @@ const dir = mkdtempSync(join(tmpdir(), 'gp-gateway-outage-'));
 const kernelsDir = join(dir, 'prefix', 'share', 'jupyter', 'kernels');
 const token = randomUUID();
 let ns: string;
+let sweepNs: string;
 const gateways: GatewayHandle[] = [];
 const processes: ChildProcess[] = [];
 
@@ -125,6 +126,9 @@ beforeAll(async () => {
   silent.metadata.kernel_provisioner.config.launch_timeout = 600;
   writeFileSync(join(kernelsDir, 'k8s_silent', 'kernel.json'), JSON.stringify(silent));
   ns = await cluster.createNamespace('outage');
+  // Made now: after an API server restart the controllers' watches resume with client-go's backoff (up to
+  // about a minute), so a namespace's default service account can lag.
+  sweepNs = await cluster.createNamespace('sweep');
 }, TEST_TIMEOUT);
 
 afterAll(async () => {
@@ -350,8 +354,8 @@ describe('the gateway dies mid-launch', () => {
   }, TEST_TIMEOUT);
 
   it('orphans are swept periodically, never a launch in flight', async () => {
-    // A namespace of its own: a sweeper with another state file takes every other gateway's kernels for orphans.
-    const sweepNs = await cluster.createNamespace('sweep');
+    // A namespace of its own (made before any outage): a sweeper with another state file takes every other
+    // gateway's kernels for orphans.
     const sweeper = await open(join(dir, 'sweep-state.json'), {
       orphan_policy: 'delete',
       orphan_sweep_interval: 1,
@@ -385,5 +389,26 @@ describe('the gateway dies mid-launch', () => {
     await sweeper.close({ stopKernels: true });
     expect((await inFlight).status).toBe(503);
     await waitFor(async () => (await pods()).length === 0, { timeoutMs: 60_000, description: 'no kernel pods left' });
+  }, TEST_TIMEOUT);
+  it('a launch whose rollback fails (the API server went down) keeps its intent; the next gateway removes the pod', async () => {
+    const stateFile = join(dir, 'rollback-state.json');
+    const gateway = await open(stateFile);
+    const inFlight = api(gateway.url, '/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'k8s_silent', env: { KERNEL_USERNAME: 'gina' } }) });
+    const pod = await waitFor(async () => (await cluster.core.listNamespacedPod({ namespace: ns, labelSelector: 'kernel_id' })).items.find((p) => p.metadata?.name?.startsWith('gina-')), {
+      timeoutMs: 60_000,
+      description: 'the launch to create its pod',
+    });
+    const kernelId = pod.metadata!.labels!.kernel_id!;
+    await cluster.stopApiServer();
+    // Closing cancels the launch; deleting its pod fails with the API down: the intent stays recorded.
+    await gateway.close();
+    expect((await inFlight).status).toBe(503);
+    expect(recorded(stateFile)[kernelId]?.launching).toBeDefined();
+    await cluster.startApiServer();
+    expect(await kernelPods(kernelId)).toHaveLength(1);
+    const next = await open(stateFile);
+    expect(next.reattached.removed).toEqual([kernelId]);
+    await waitFor(async () => (await kernelPods(kernelId)).length === 0, { timeoutMs: 60_000, description: "the cancelled launch's pod to go" });
+    expect(recorded(stateFile)).toEqual({});
   }, TEST_TIMEOUT);
 });
