@@ -1,13 +1,15 @@
 /**
  * `startGateway`: composes the pieces (settings, kernelspec catalog, store, kernel manager, HTTP/WebSocket
- * front, culler) into a running server, re-attaching to recorded kernels and sweeping orphans first.
+ * front, culler) into a running server, re-attaching to recorded kernels and sweeping orphans first (then
+ * periodically); follows whether the Kubernetes API answers (readiness, one log line per transition).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GpError, ResponseListener, createLogger, responseListenerOptionsFromEnv, type Logger } from '@gp/core';
 import { WatchHub, loadKubeConfig } from '@gp/launcher';
+import { KubernetesApiHealth, readyzProbe } from './api-health.js';
 import { defaultKernelspecDirs, KernelSpecCatalog } from './kernelspecs.js';
-import { KernelManager } from './kernels.js';
+import { KernelManager, type ReattachResult } from './kernels.js';
 import { settingsFromOptions, type GatewayOptions, type GatewaySettings } from './options.js';
 import { createHandlers } from './server.js';
 import { FileKernelStore, MemoryKernelStore, type KernelStore } from './store.js';
@@ -35,8 +37,10 @@ export interface GatewayHandle extends RunningGateway {
   kernels: KernelManager;
   /** Orphaned kernel pods the start-up sweep found. */
   orphans: Array<{ namespace: string; pod: string; kernelId: string }>;
-  /** What re-attachment did at start-up. */
-  reattached: { attached: string[]; removed: string[] };
+  /** What re-attachment did at start-up (`pending`: kept, retried until the API answers). */
+  reattached: ReattachResult;
+  /** Whether the Kubernetes API answers (`status()` is what a later /metrics exports). */
+  kubernetesApi: KubernetesApiHealth;
   /** Kernel WebSockets open or being set up (what the connection caps count). */
   webSockets(): number;
 }
@@ -93,8 +97,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     if (ownListener) await responseListener.close();
     throw e;
   }
-  const kernels = new KernelManager({ specs, store, kubeConfig, hub: WatchHub.forKubeConfig(kubeConfig), responseListener, hostEnv, logger });
+  const kubernetesApi = new KubernetesApiHealth(kubeConfig.getCurrentCluster()?.server ?? '', readyzProbe(kubeConfig), logger);
+  const kernels = new KernelManager({ specs, store, kubeConfig, hub: WatchHub.forKubeConfig(kubeConfig), responseListener, hostEnv, logger, apiHealth: kubernetesApi });
 
+  // Ready = can serve launches: started up and the Kubernetes API answers.
   let ready = false;
   const handlers = createHandlers({
     token,
@@ -103,7 +109,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     kernels,
     specs,
     logger,
-    isReady: () => ready,
+    isReady: () => ready && kubernetesApi.reachable,
     allowOrigin: settings.allow_origin,
     maxMessageSize: settings.ws_max_message_size,
     maxConnectionsPerKernel: settings.ws_max_connections_per_kernel,
@@ -129,12 +135,25 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const baseUrl = settings.base_url.replace(/\/+$/, '');
   const url = `http://${host}:${address.port}${baseUrl}`;
 
-  const reattached = await kernels.reattach();
-  const orphanNamespaces = settings.orphan_namespaces.length ? settings.orphan_namespaces : [hostEnv.GP_NAMESPACE || 'default'];
-  const orphans = await kernels.sweepOrphans(orphanNamespaces, settings.orphan_policy === 'delete').catch((e: unknown) => {
-    logger.warn('The orphan sweep failed.', { error: e, namespaces: orphanNamespaces });
-    return [];
+  // With the API down, records are kept and re-attached once it answers (never taken for dead kernels).
+  const apiUp = await kubernetesApi.check();
+  kubernetesApi.onChange((reachable) => {
+    if (reachable) void kernels.retryPending();
   });
+  kubernetesApi.start(settings.kube_api_check_interval * 1000);
+  const reattached = await kernels.reattach({ attempt: apiUp });
+  const orphanNamespaces = settings.orphan_namespaces.length ? settings.orphan_namespaces : [hostEnv.GP_NAMESPACE || 'default'];
+  const sweep = () =>
+    kernels.sweepOrphans(orphanNamespaces, settings.orphan_policy === 'delete').catch((e: unknown) => {
+      logger.warn('The orphan sweep failed.', { error: e, namespaces: orphanNamespaces });
+      return [];
+    });
+  const orphans = apiUp ? await sweep() : [];
+  let sweeper: NodeJS.Timeout | undefined;
+  if (settings.orphan_sweep_interval > 0) {
+    sweeper = setInterval(() => void (kubernetesApi.reachable ? sweep() : undefined), settings.orphan_sweep_interval * 1000);
+    sweeper.unref();
+  }
   ready = true;
 
   // Kernels whose pods end or vanish are noticed from the watch cache (no API call): their clients get a
@@ -160,6 +179,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     kernelspecs: specs.list().map((e) => e.name),
     reattached: reattached.attached.length,
     removed: reattached.removed.length,
+    pending: reattached.pending.length,
+    kubernetes_api: apiUp ? 'reachable' : 'unreachable',
     orphans: orphans.length,
     state_file: settings.state_file || '(none)',
   });
@@ -173,6 +194,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     closing ??= (async () => {
       ready = false;
       clearInterval(reaper);
+      if (sweeper) clearInterval(sweeper);
+      kubernetesApi.stop();
       if (culler) clearInterval(culler);
       if (pinger) clearInterval(pinger);
       const stop = opts.stopKernels ?? settings.shutdown_policy === 'stop';
@@ -187,5 +210,5 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     return closing;
   };
 
-  return { url, token, close, settings, kernels, orphans: orphans as GatewayHandle['orphans'], reattached, webSockets: () => handlers.slots.count };
+  return { url, token, close, settings, kernels, orphans: orphans as GatewayHandle['orphans'], reattached, kubernetesApi, webSockets: () => handlers.slots.count };
 }

@@ -16,4 +16,5 @@ export { kernelsToCull, type CullPolicy, type CullCandidate } from './culling.js
 export { FileKernelStore, MemoryKernelStore, KernelStoreError, type KernelRecord, type KernelStore } from './store.js';
 export { KernelSpecCatalog, defaultKernelspecDirs, NotFoundError, type KernelSpecEntry } from './kernelspecs.js';
 export { matchRoute, type Route } from './router.js';
-export type { KernelModel, KernelManager } from './kernels.js';
+export type { KernelModel, KernelManager, ReattachResult } from './kernels.js';
+export { KubernetesApiHealth, type KubernetesApiStatus } from './api-health.js';

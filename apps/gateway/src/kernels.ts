@@ -6,7 +6,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { GpError, type KernelConnectionInfo, type Logger, type ResponseListener } from '@gp/core';
-import { createProvisioner, type KubernetesProvisioner, type SparkOperatorProvisioner, type WatchHub } from '@gp/launcher';
+import {
+  createProvisioner,
+  deleteKernelResources,
+  SPARK_APPLICATION,
+  type KernelResourcesHandle,
+  type KubernetesProvisioner,
+  type PreparedLaunch,
+  type SparkOperatorProvisioner,
+  type WatchHub,
+} from '@gp/launcher';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { WebSocket } from 'ws';
 import { ChannelBridge, KernelMonitor, controlRequest } from './channels.js';
@@ -35,9 +44,64 @@ export interface KernelManagerOptions {
   responseListener: ResponseListener;
   hostEnv: Readonly<Record<string, string | undefined>>;
   logger: Logger;
+  /** Whether the Kubernetes API answers (launches and shutdowns are refused at once while it does not). */
+  apiHealth?: { readonly reachable: boolean; check(): Promise<boolean> };
 }
 
+/** What re-attachment did: kernels attached, records removed (the API said the kernel is gone), records kept for a retry. */
+export interface ReattachResult {
+  attached: string[];
+  removed: string[];
+  pending: string[];
+}
+
+type Settled = 'attached' | 'removed' | 'pending' | 'kept';
+
 const INTERRUPT_REPLY_TIMEOUT_MS = 10_000;
+/** Re-attach retries: 1 s, doubling, at most 30 s apart (and at once when the API is back). */
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+
+/** The Kubernetes API did not answer: nothing was done, and the caller may retry. */
+export class KubernetesUnreachableError extends GpError {
+  constructor(what: string, details: Record<string, unknown> = {}, cause?: unknown) {
+    super('GP_KUBERNETES_UNREACHABLE', `${what}: the Kubernetes API server does not answer. Nothing was changed; retry once it is back (GET /readyz answers 200 then).`, {
+      httpStatus: 503,
+      details,
+      ...(cause === undefined ? {} : { cause }),
+    });
+  }
+}
+
+/** DELETE /api/kernels/{id} could not delete the kernel's resources: the kernel and its record are kept. */
+export class KernelShutdownError extends GpError {
+  constructor(kernelId: string, cause: unknown) {
+    const status = cause instanceof GpError ? cause.httpStatus : 502;
+    super(
+      'GP_KERNEL_SHUTDOWN_FAILED',
+      `Kernel ${kernelId} could not be shut down: deleting its resources failed (${cause instanceof Error ? cause.message : String(cause)}). The kernel and its record are kept: retry DELETE /api/kernels/${kernelId}.`,
+      { httpStatus: status >= 500 ? status : 502, cause, details: { kernelId, kept: true } },
+    );
+  }
+}
+
+/** The kernel object a launch creates: its pod, or its SparkApplication. */
+function plannedHandle(provisioner: Provisioner, p: PreparedLaunch): KernelResourcesHandle {
+  const automatic = p.namespaceMode === 'automatic';
+  const t = SPARK_APPLICATION;
+  const kernelObject =
+    provisioner.provisionerName === 'spark-operator-provisioner'
+      ? { apiVersion: `${t.group}/${t.version}`, kind: t.kind, name: p.podName, namespace: p.namespace, plural: t.plural }
+      : { apiVersion: 'v1', kind: 'Pod', name: p.podName, namespace: p.namespace };
+  return {
+    kernelId: p.kernelId,
+    namespace: p.namespace,
+    namespaceMode: p.namespaceMode,
+    podName: p.podName,
+    deleteNamespace: automatic,
+    objects: [...(automatic ? [{ apiVersion: 'v1', kind: 'Namespace', name: p.namespace }] : []), kernelObject],
+  };
+}
 
 export class ManagedKernel {
   readonly bridges = new Set<ChannelBridge>();
@@ -118,6 +182,12 @@ export class KernelManager {
   private readonly starting = new Map<string, { abort: AbortController; settled: Promise<unknown> }>();
   private closing = false;
   private readonly log: Logger;
+  /** Records not (yet) re-attached or removed because the API did not answer; retried with backoff. */
+  private readonly pending = new Map<string, { record: KernelRecord; failures: number; error?: string }>();
+  private readonly settling = new Map<string, Promise<Settled>>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs = RETRY_MIN_MS;
+  private retrying: Promise<ReattachResult> | undefined;
 
   constructor(private readonly o: KernelManagerOptions) {
     this.log = o.logger;
@@ -148,6 +218,7 @@ export class KernelManager {
   /** Launches a kernel of kernelspec `name` with the (already allowed) request env. Nothing is left behind on failure. */
   async start(name: string, env: Record<string, string>): Promise<KernelModel> {
     if (this.closing) throw new GpError('GP_GATEWAY_SHUTTING_DOWN', 'The gateway is shutting down; start the kernel again once it is back.', { httpStatus: 503 });
+    await this.requireApi(`Kernel ${name} cannot be started`);
     const kernelId = randomUUID();
     const abort = new AbortController();
     const launched = this.launch(kernelId, name, env, abort.signal);
@@ -171,14 +242,20 @@ export class KernelManager {
   private async launch(kernelId: string, name: string, env: Record<string, string>, signal: AbortSignal): Promise<KernelModel> {
     const { provisioner, interruptMode } = this.provisionerFor(kernelId, name);
     const log = this.log.child({ kernel_id: kernelId, kernel_name: name });
+    let intent: KernelRecord | undefined;
     try {
-      await provisioner.preLaunch({ env });
+      const prepared = await provisioner.preLaunch({ env });
       signal.throwIfAborted();
+      // The intent goes to the store before the first object exists: a gateway killed from here on
+      // finds it at its next start and removes what the launch created.
+      intent = { kernelId, name, env, provisionerInfo: { kernel_id: kernelId }, started: new Date().toISOString(), launching: plannedHandle(provisioner, prepared) };
+      this.o.store.put(intent);
       log.info('Launching a kernel.');
       await provisioner.launch({ signal });
     } catch (e) {
       await provisioner.cleanup().catch(() => undefined);
       log.warn('The kernel launch failed.', { error: e, ...(e instanceof GpError ? { code: e.code } : {}) });
+      if (intent) await this.removeLaunch(intent, log);
       throw e;
     }
     const kernel = new ManagedKernel(kernelId, name, env, provisioner, interruptMode, log);
@@ -189,10 +266,45 @@ export class KernelManager {
     return kernel.model();
   }
 
+  /**
+   * Throws `KubernetesUnreachableError` unless the API answers a fresh check (one GET of its /readyz, shared by
+   * concurrent callers): a launch or shutdown then starts nothing it could not finish.
+   */
+  private async requireApi(what: string): Promise<void> {
+    const health = this.o.apiHealth;
+    if (!health || (await health.check())) return;
+    throw new KubernetesUnreachableError(what);
+  }
+
+  /**
+   * Deletes what an unfinished launch (failed, or interrupted by a gateway crash) may have created, or what a
+   * dead kernel left, then its record. When that fails (the API is down, RBAC...) the record (re)written with
+   * those objects stays and the removal is retried: nothing is left unrecorded.
+   */
+  private async removeLaunch(intent: KernelRecord, log: Logger): Promise<boolean> {
+    if (!intent.launching) return true;
+    try {
+      await deleteKernelResources(intent.launching, { kubeConfig: this.o.kubeConfig, logger: log });
+    } catch (e) {
+      this.o.store.put(intent);
+      if (!this.pending.has(intent.kernelId)) {
+        log.warn('Deleting the kernel\'s objects failed; its record is kept and the deletion retried.', { error: e });
+        this.pending.set(intent.kernelId, { record: intent, failures: 1, error: describeError(e) });
+        this.scheduleRetry();
+      }
+      return false;
+    }
+    this.o.store.delete(intent.kernelId);
+    return true;
+  }
+
   /** The kernel, if it is still alive; a dead one (pod gone behind our back) is removed and reported 404. */
   async get(kernelId: string): Promise<ManagedKernel> {
     const kernel = this.kernels.get(kernelId);
-    if (!kernel) throw new NotFoundError('GP_NO_SUCH_KERNEL', `No such kernel: ${kernelId}.`, { kernelId });
+    if (!kernel) {
+      this.throwIfPending(kernelId);
+      throw new NotFoundError('GP_NO_SUCH_KERNEL', `No such kernel: ${kernelId}.`, { kernelId });
+    }
     if (!kernel.alive) {
       await this.forget(kernel);
       throw new NotFoundError('GP_NO_SUCH_KERNEL', `Kernel ${kernelId} is no longer running (its pod ended or was deleted); it was removed.`, {
@@ -203,12 +315,28 @@ export class KernelManager {
     return kernel;
   }
 
-  /** The live kernels' models (dead ones are removed on the way). */
+  /** A recorded kernel not re-attached yet (the API did not answer): 503, never 404 — it is not lost. */
+  private throwIfPending(kernelId: string): void {
+    const p = this.pending.get(kernelId);
+    if (!p || p.record.launching) return;
+    throw new GpError(
+      'GP_KERNEL_NOT_REATTACHED',
+      `Kernel ${kernelId} is recorded but not re-attached yet: its pod could not be read from the Kubernetes API (${p.error ?? 'unknown error'}). The gateway keeps retrying; try again shortly.`,
+      { httpStatus: 503, details: { kernelId } },
+    );
+  }
+
+  /** The live kernels' models (dead ones are removed on the way), then recorded kernels awaiting re-attachment (`unknown`). */
   async list(): Promise<KernelModel[]> {
     const models: KernelModel[] = [];
     for (const kernel of [...this.kernels.values()]) {
       if (!kernel.alive) await this.forget(kernel);
       else models.push(kernel.model());
+    }
+    for (const { record } of this.pending.values()) {
+      if (!record.launching && !this.kernels.has(record.kernelId)) {
+        models.push({ id: record.kernelId, name: record.name, last_activity: record.started, execution_state: 'unknown', connections: 0 });
+      }
     }
     return models;
   }
@@ -217,15 +345,25 @@ export class KernelManager {
     return this.kernels.size;
   }
 
+  /** Records kept because the API did not answer (kernels to re-attach, unfinished launches to remove). */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
   /** A dead kernel: tell its clients, release everything, delete its leftovers and its record. */
   private async forget(kernel: ManagedKernel): Promise<void> {
     if (this.kernels.get(kernel.id) !== kernel) return;
     this.kernels.delete(kernel.id);
+    const record = this.o.store.get(kernel.id);
+    const leftovers = kernel.provisioner.resources;
     this.o.store.delete(kernel.id);
     kernel.log.warn('The kernel is gone; removing it.', { exitCode: kernel.provisioner.poll() });
     kernel.closeBridges('dead');
     kernel.monitor.close();
     await kernel.provisioner.cleanup().catch((e: unknown) => kernel.log.warn('Cleaning up the kernel failed.', { error: e }));
+    // cleanup() only logs a failed deletion: delete again (what is gone already is fine), and when that fails
+    // too, record the leftovers and retry, so an ended pod or its namespace is not left unrecorded.
+    if (record && leftovers) await this.removeLaunch({ ...record, launching: leftovers }, kernel.log);
   }
 
   async interrupt(kernelId: string): Promise<void> {
@@ -251,6 +389,8 @@ export class KernelManager {
   async restart(kernelId: string): Promise<KernelModel> {
     const kernel = await this.get(kernelId);
     return kernel.serialized(async () => {
+      // A restart half done when the API stops answering would lose the kernel: start none then.
+      await this.requireApi(`Kernel ${kernelId} cannot be restarted (it keeps running, unchanged)`);
       kernel.restarting = true;
       for (const bridge of kernel.bridges) bridge.sendStatus('restarting');
       try {
@@ -276,60 +416,159 @@ export class KernelManager {
     });
   }
 
+  /**
+   * Stops the kernel and deletes its resources, then its record. When the API does not answer, or the deletion
+   * fails, the kernel and its record are kept (`KubernetesUnreachableError` / `KernelShutdownError`) and a
+   * retry can finish the job.
+   */
   async shutdown(kernelId: string): Promise<void> {
+    if (!this.kernels.has(kernelId) && this.pending.has(kernelId) && !this.pending.get(kernelId)?.record.launching) {
+      // Recorded but not re-attached: try now; shut down what that finds.
+      const settled = await this.settle(kernelId);
+      if (settled === 'removed') return;
+      if (settled === 'pending') throw new KubernetesUnreachableError(`Kernel ${kernelId} cannot be shut down (it is recorded, not re-attached yet; the record is kept)`, { kernelId, kept: true });
+    }
     const kernel = this.kernels.get(kernelId);
     if (!kernel) throw new NotFoundError('GP_NO_SUCH_KERNEL', `No such kernel: ${kernelId}.`, { kernelId });
     await kernel.serialized(async () => {
       if (this.kernels.get(kernelId) !== kernel) return;
+      await this.requireApi(`Kernel ${kernelId} cannot be shut down (it and its record are kept)`);
+      try {
+        await kernel.provisioner.shutdownRequested();
+      } catch (e) {
+        kernel.log.warn('Shutting the kernel down failed; it and its record are kept for a retry.', { error: e });
+        throw new KernelShutdownError(kernelId, e);
+      }
+      await kernel.provisioner.wait();
       this.kernels.delete(kernelId);
       kernel.closeBridges();
       kernel.monitor.close();
-      try {
-        await kernel.provisioner.shutdownRequested();
-        await kernel.provisioner.wait();
-      } finally {
-        await kernel.provisioner.cleanup().catch(() => undefined);
-        this.o.store.delete(kernelId);
-      }
+      await kernel.provisioner.cleanup().catch(() => undefined);
+      this.o.store.delete(kernelId);
       kernel.log.info('Kernel shut down.');
     });
   }
 
-  /** Re-attaches to every recorded kernel still running; the rest are cleaned up and their records removed. */
-  async reattach(): Promise<{ attached: string[]; removed: string[] }> {
-    const attached: string[] = [];
-    const removed: string[] = [];
+  /**
+   * Takes every record of the store: a kernel still running is re-attached; one the API says is gone (404, a
+   * terminal phase) is cleaned up and its record removed; an unfinished launch's objects are deleted. When the
+   * API does not answer (refused, timeout, 5xx, 429...) the record is kept and retried with backoff (1 s
+   * doubling to 30 s, and at once on `retryPending()`), never taken for dead. With `attempt: false` nothing
+   * is tried now (the API is known to be down), only scheduled.
+   */
+  async reattach(options: { attempt?: boolean } = {}): Promise<ReattachResult> {
     for (const record of this.o.store.list()) {
-      const log = this.log.child({ kernel_id: record.kernelId, kernel_name: record.name });
-      let provisioner: Provisioner;
-      let interruptMode: InterruptMode;
-      try {
-        ({ provisioner, interruptMode } = this.provisionerFor(record.kernelId, record.name));
-      } catch (e) {
-        log.warn('A recorded kernel\'s kernelspec is gone; its record is kept for the orphan sweep to report.', { error: e });
-        continue;
-      }
-      let alive = false;
-      try {
-        alive = await provisioner.loadProvisionerInfo(record.provisionerInfo);
-      } catch (e) {
-        log.warn('Re-attaching to a recorded kernel failed.', { error: e });
-      }
-      if (!alive) {
-        await provisioner.cleanup().catch(() => undefined);
-        this.o.store.delete(record.kernelId);
-        removed.push(record.kernelId);
-        log.info('A recorded kernel is gone; its record was removed.');
-        continue;
-      }
-      const kernel = new ManagedKernel(record.kernelId, record.name, record.env, provisioner, interruptMode, log);
-      kernel.monitor.executionState = 'idle';
-      kernel.monitor.connect(kernel.connectionInfo);
-      this.kernels.set(record.kernelId, kernel);
-      attached.push(record.kernelId);
-      log.info('Re-attached to a running kernel.');
+      if (!this.kernels.has(record.kernelId) && !this.pending.has(record.kernelId)) this.pending.set(record.kernelId, { record, failures: 0 });
     }
-    return { attached, removed };
+    if (options.attempt === false) {
+      const pending = [...this.pending.keys()];
+      for (const entry of this.pending.values()) entry.error ??= 'the Kubernetes API server is unreachable';
+      if (pending.length) this.log.warn('The Kubernetes API server is unreachable: the recorded kernels are kept and re-attached once it answers.', { kernel_ids: pending });
+      this.scheduleRetry();
+      return { attached: [], removed: [], pending };
+    }
+    return this.retryPending();
+  }
+
+  /** One pass over the pending records now (concurrent callers share it); reschedules what stays pending. */
+  retryPending(): Promise<ReattachResult> {
+    this.retrying ??= this.runPending().finally(() => {
+      this.retrying = undefined;
+    });
+    return this.retrying;
+  }
+
+  private async runPending(): Promise<ReattachResult> {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const result: ReattachResult = { attached: [], removed: [], pending: [] };
+    for (const kernelId of [...this.pending.keys()]) {
+      if (this.closing) break;
+      const settled = await this.settle(kernelId);
+      if (settled !== 'kept') result[settled].push(kernelId);
+    }
+    if (this.pending.size === 0) this.retryDelayMs = RETRY_MIN_MS;
+    else this.scheduleRetry();
+    return result;
+  }
+
+  private scheduleRetry(): void {
+    if (this.closing || this.retryTimer || this.pending.size === 0) return;
+    const delay = this.retryDelayMs;
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, RETRY_MAX_MS);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      // While the API is known to be down, wait for the next turn (or for retryPending() when it is back).
+      if (this.o.apiHealth && !this.o.apiHealth.reachable) this.scheduleRetry();
+      else void this.retryPending();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  /** Settles one pending record (one attempt at a time per record). */
+  private settle(kernelId: string): Promise<Settled> {
+    let running = this.settling.get(kernelId);
+    if (!running) {
+      running = this.settleRecord(kernelId).finally(() => this.settling.delete(kernelId));
+      this.settling.set(kernelId, running);
+    }
+    return running;
+  }
+
+  private async settleRecord(kernelId: string): Promise<Settled> {
+    const entry = this.pending.get(kernelId);
+    if (!entry) return this.kernels.has(kernelId) ? 'attached' : 'removed';
+    const { record } = entry;
+    const log = this.log.child({ kernel_id: record.kernelId, kernel_name: record.name });
+    const transient = (what: string, e: unknown): Settled => {
+      entry.failures++;
+      entry.error = describeError(e);
+      const fields = { error: e, attempts: entry.failures };
+      if (entry.failures === 1) log.warn(`${what} failed (the Kubernetes API did not say the kernel is gone); the record is kept and retried.`, fields);
+      else log.debug(`${what} failed again; retrying.`, fields);
+      return 'pending';
+    };
+    if (record.launching) {
+      try {
+        await deleteKernelResources(record.launching, { kubeConfig: this.o.kubeConfig, logger: log });
+      } catch (e) {
+        return transient("Deleting a record's objects (an unfinished launch's, or a dead kernel's leftovers)", e);
+      }
+      this.pending.delete(kernelId);
+      this.o.store.delete(kernelId);
+      log.info('Deleted the objects of an unfinished launch or a dead kernel; its record was removed.', { namespace: record.launching.namespace, pod: record.launching.podName });
+      return 'removed';
+    }
+    let provisioner: Provisioner;
+    let interruptMode: InterruptMode;
+    try {
+      ({ provisioner, interruptMode } = this.provisionerFor(record.kernelId, record.name));
+    } catch (e) {
+      this.pending.delete(kernelId);
+      log.warn("A recorded kernel's kernelspec is gone; its record is kept for the orphan sweep to report.", { error: e });
+      return 'kept';
+    }
+    let alive: boolean;
+    try {
+      // Resolves false only when the API says the kernel is gone (404, a terminal phase, being deleted).
+      alive = await provisioner.loadProvisionerInfo(record.provisionerInfo);
+    } catch (e) {
+      provisioner.detach();
+      return transient('Re-attaching to a recorded kernel', e);
+    }
+    this.pending.delete(kernelId);
+    if (!alive) {
+      await provisioner.cleanup().catch(() => undefined);
+      this.o.store.delete(record.kernelId);
+      log.info('A recorded kernel is gone; its record was removed.');
+      return 'removed';
+    }
+    const kernel = new ManagedKernel(record.kernelId, record.name, record.env, provisioner, interruptMode, log);
+    kernel.monitor.executionState = 'idle';
+    kernel.monitor.connect(kernel.connectionInfo);
+    this.kernels.set(record.kernelId, kernel);
+    log.info('Re-attached to a running kernel.', entry.failures > 0 ? { attempts: entry.failures + 1 } : {});
+    return 'attached';
   }
 
   /**
@@ -338,10 +577,12 @@ export class KernelManager {
    */
   async sweepOrphans(namespaces: readonly string[], remove: boolean): Promise<Array<{ namespace: string; pod: string; kernelId: string }>> {
     const core = this.o.kubeConfig.makeApiClient(CoreV1Api);
-    const owned = new Set([...this.kernels.keys(), ...this.starting.keys(), ...this.o.store.list().map((r) => r.kernelId)]);
     const orphans: Array<{ namespace: string; pod: string; kernelId: string }> = [];
     for (const namespace of namespaces) {
       const pods = await core.listNamespacedPod({ namespace, labelSelector: 'kernel_id' });
+      // Ownership is read after the listing: a launch records its intent before creating its pod, so any pod
+      // the listing holds already has its record (or its launch in `starting`) by now.
+      const owned = new Set([...this.kernels.keys(), ...this.starting.keys(), ...this.pending.keys(), ...this.o.store.list().map((r) => r.kernelId)]);
       for (const pod of pods.items) {
         const kernelId = pod.metadata?.labels?.kernel_id ?? '';
         if (owned.has(kernelId) || pod.metadata?.deletionTimestamp) continue;
@@ -374,6 +615,9 @@ export class KernelManager {
   /** Gateway shutdown: stop every kernel, or leave them running (recorded) for the next gateway. */
   async closeAll(stopKernels: boolean): Promise<void> {
     this.closing = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    await this.retrying?.catch(() => undefined);
     const launches = [...this.starting.values()];
     for (const launch of launches) launch.abort.abort();
     await Promise.all(launches.map((launch) => launch.settled));
@@ -389,4 +633,9 @@ export class KernelManager {
       kernel.provisioner.detach();
     }
   }
+}
+
+function describeError(e: unknown): string {
+  const x = e as { code?: unknown; message?: unknown } | undefined;
+  return typeof x?.message === 'string' ? x.message : typeof x?.code === 'string' ? x.code : String(e);
 }

@@ -27,6 +27,15 @@ describe('FileKernelStore', () => {
     expect(JSON.parse(readFileSync(path, 'utf8')).version).toBe(1);
   });
 
+  it('keeps a launch intent (the objects to delete) across instances until the record is replaced', () => {
+    const path = join(dir, 'intent', 'kernels.json');
+    const launching = { kernelId: 'k3', namespace: 'ns', namespaceMode: 'shared' as const, podName: 'alice-k3', deleteNamespace: false, objects: [{ apiVersion: 'v1', kind: 'Pod', name: 'alice-k3', namespace: 'ns' }] };
+    new FileKernelStore(path).put({ ...record('k3'), launching });
+    expect(new FileKernelStore(path).get('k3')?.launching).toEqual(launching);
+    new FileKernelStore(path).put(record('k3'));
+    expect(new FileKernelStore(path).get('k3')).toEqual(record('k3'));
+  });
+
   it('refuses a corrupt or foreign file with a message naming it', () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{not json');

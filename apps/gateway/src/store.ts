@@ -1,12 +1,13 @@
 /**
  * The gateway's kernel records: each kernel's provisioner info (secrets included) and what the API
  * reports of it, kept in one JSON file written atomically (temp file + rename, mode 0600), so a
- * restarted gateway re-attaches to its kernels.
+ * restarted gateway re-attaches to its kernels. A launch is recorded (as an intent, `launching`) before
+ * its first Kubernetes object exists, so a gateway killed mid-launch leaves nothing unrecorded.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { GpError } from '@gp/core';
-import type { ProvisionerInfo } from '@gp/launcher';
+import type { KernelResourcesHandle, ProvisionerInfo } from '@gp/launcher';
 
 export interface KernelRecord {
   kernelId: string;
@@ -17,6 +18,13 @@ export interface KernelRecord {
   provisionerInfo: ProvisionerInfo;
   /** ISO time the kernel was started. */
   started: string;
+  /**
+   * Objects to delete before the record may go. Set while the kernel is being launched (what the launch will
+   * create, written before its first object is: the launch intent), and for a dead kernel whose leftovers
+   * could not be deleted. A record carrying it is never re-attached: the gateway (this one, retrying, or the
+   * next one at start-up) deletes these objects, then the record.
+   */
+  launching?: KernelResourcesHandle;
 }
 
 interface StoreFile {

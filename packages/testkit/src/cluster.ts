@@ -47,6 +47,19 @@ export interface StartClusterOptions {
 export interface TestCluster extends ClusterClient {
   /** Stop every process (pods included) and remove the temp dir. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Stops the kube-apiserver only (an API outage): etcd, the controller manager, the scheduler, the process
+   * node and its pods keep running; clients get "connection refused" until `startApiServer()`. SIGTERM (a
+   * graceful stop, SIGKILL after 10 s) by default, or `SIGKILL` for a crash. Resolves once the process is gone.
+   */
+  stopApiServer(options?: { signal?: 'SIGTERM' | 'SIGKILL' }): Promise<void>;
+  /**
+   * Starts the kube-apiserver again with the same flags (same port, certificates and etcd, so every object
+   * is still there); resolves once `/readyz` is ok. A no-op while it runs.
+   */
+  startApiServer(options?: { timeoutMs?: number }): Promise<void>;
+  /** Whether the kube-apiserver process runs (false between `stopApiServer()` and `startApiServer()`). */
+  readonly apiServerRunning: boolean;
 }
 
 export const DEFAULT_NODE_CAPACITY: Readonly<Record<string, string>> = {
@@ -290,6 +303,29 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
     kubernetesVersion,
   };
 
+  const apiServerArgs = [
+    `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${apiPort}`,
+    '--advertise-address=127.0.0.1',
+    `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
+    `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
+    `--client-ca-file=${ca}`,
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${join(pki, 'sa.pub')}`,
+    `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
+    '--service-cluster-ip-range=10.0.0.0/24',
+    '--authorization-mode=Node,RBAC',
+    // The default admission plugins (NamespaceLifecycle, LimitRanger, ServiceAccount,
+    // PodSecurity, Priority, DefaultTolerationSeconds, ResourceQuota, ...) plus NodeRestriction.
+    '--enable-admission-plugins=NodeRestriction',
+    '--endpoint-reconciler-type=none',
+    '--allow-privileged=true',
+    '--profiling=false',
+    '--enable-priority-and-fairness=false',
+    `--cert-dir=${join(dir, 'apiserver-certs')}`,
+  ];
+
   const components: Component[] = [];
   let stopped = false;
   const keep = options.keepDir ?? process.env.GP_TESTKIT_KEEP === '1';
@@ -353,14 +389,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
     process.off('SIGTERM', onSignal);
     // The node first, so it stops its pods' process groups; then the control plane.
     for (const name of ['process-node', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd']) {
-      const c = components.find((x) => x.name === name);
-      if (!c?.child.pid || c.exitCode !== undefined) continue;
-      killGroup(c.child.pid, 'SIGTERM');
-      const done = await Promise.race([c.exited.then(() => true), sleep(5000).then(() => false)]);
-      if (!done) {
-        killGroup(c.child.pid, 'SIGKILL');
-        await c.exited;
-      }
+      const c = running(name);
+      if (c) await stopComponent(c, 'SIGTERM', 5000);
     }
     for (const pgid of podGroups(dir)) killGroup(pgid, 'SIGKILL');
     for (const c of components) if (c.child.pid) killGroup(c.child.pid, 'SIGKILL');
@@ -371,6 +401,18 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       rmSync(dir, { recursive: true, force: true });
     }
   };
+
+  /** SIGTERM to a component's group, SIGKILL after `graceMs`; resolves once it exited. */
+  const stopComponent = async (c: Component, signal: NodeJS.Signals, graceMs: number): Promise<void> => {
+    if (!c.child.pid || c.exitCode !== undefined) return;
+    killGroup(c.child.pid, signal);
+    const done = await Promise.race([c.exited.then(() => true), sleep(graceMs).then(() => false)]);
+    if (!done) {
+      killGroup(c.child.pid, 'SIGKILL');
+      await c.exited;
+    }
+  };
+  const running = (name: string): Component | undefined => components.find((c) => c.name === name && c.exitCode === undefined);
 
   const failure = (what: string): ClusterStartError => {
     const tails = components
@@ -397,28 +439,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
 
   try {
     launch('etcd', ['--data-dir', join(dir, 'etcd'), '--client-url', `http://127.0.0.1:${etcdPort}`, '--peer-url', `http://127.0.0.1:${etcdPeerPort}`]);
-    launch('kube-apiserver', [
-      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${apiPort}`,
-      '--advertise-address=127.0.0.1',
-      `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
-      `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
-      `--client-ca-file=${ca}`,
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      `--service-account-key-file=${join(pki, 'sa.pub')}`,
-      `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
-      '--service-cluster-ip-range=10.0.0.0/24',
-      '--authorization-mode=Node,RBAC',
-      // The default admission plugins (NamespaceLifecycle, LimitRanger, ServiceAccount,
-      // PodSecurity, Priority, DefaultTolerationSeconds, ResourceQuota, ...) plus NodeRestriction.
-      '--enable-admission-plugins=NodeRestriction',
-      '--endpoint-reconciler-type=none',
-      '--allow-privileged=true',
-      '--profiling=false',
-      '--enable-priority-and-fairness=false',
-      `--cert-dir=${join(dir, 'apiserver-certs')}`,
-    ]);
+    launch('kube-apiserver', apiServerArgs);
     // The scheduler and the node retry until the API server is up; the controller manager
     // gives up after 10 s, so it starts once the API server is ready.
     launch('kube-scheduler', [
@@ -504,5 +525,29 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
   log(`test cluster (Kubernetes ${kubernetesVersion}) up in ${((Date.now() - started) / 1000).toFixed(1)}s; KUBECONFIG=${info.kubeconfigPath}`);
   const client = new ClusterClient(info) as TestCluster;
   client.stop = stop;
+  client.stopApiServer = async ({ signal = 'SIGTERM' } = {}) => {
+    const c = running('kube-apiserver');
+    if (!c || stopped) return;
+    await stopComponent(c, signal, 10_000);
+    log(`kube-apiserver stopped (${signal})`);
+  };
+  client.startApiServer = async ({ timeoutMs = 120_000 } = {}) => {
+    if (stopped) throw new Error('startApiServer: the test cluster was stopped');
+    if (running('kube-apiserver')) return;
+    // Forget the exited process, so stop() and the pid file see the new one.
+    for (let i = components.length - 1; i >= 0; i--) if (components[i]!.name === 'kube-apiserver') components.splice(i, 1);
+    const restarted = Date.now();
+    launch('kube-apiserver', apiServerArgs);
+    for (;;) {
+      const c = components.find((x) => x.name === 'kube-apiserver');
+      if (c?.exitCode !== undefined) throw failure(`kube-apiserver exited with code ${c?.exitCode} while restarting`);
+      const res = await adminRequest(info, 'GET', '/readyz').catch(() => undefined);
+      if (res?.status === 200 && res.body.trim() === 'ok') break;
+      if (Date.now() - restarted > timeoutMs) throw failure('timed out waiting for the restarted kube-apiserver /readyz');
+      await sleep(200);
+    }
+    log(`kube-apiserver restarted (${((Date.now() - restarted) / 1000).toFixed(1)}s)`);
+  };
+  Object.defineProperty(client, 'apiServerRunning', { get: () => running('kube-apiserver') !== undefined });
   return client;
 }
