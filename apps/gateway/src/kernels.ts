@@ -259,7 +259,21 @@ export class KernelManager {
       throw e;
     }
     const kernel = new ManagedKernel(kernelId, name, env, provisioner, interruptMode, log);
-    kernel.monitor.connect(kernel.connectionInfo);
+    try {
+      kernel.monitor.connect(kernel.connectionInfo);
+    } catch (e) {
+      // Out of sockets or file descriptors: the kernel runs but cannot be served. Stop it and remove what the
+      // launch created (its intent stays recorded until that succeeds) rather than leave a pod nobody tracks.
+      log.warn('The kernel started but its ZeroMQ channels cannot be opened; stopping it.', { error: e });
+      await provisioner.kill().catch(() => undefined);
+      await provisioner.cleanup().catch(() => undefined);
+      if (intent) await this.removeLaunch(intent, log);
+      throw new GpError('GP_GATEWAY_CHANNELS_UNAVAILABLE', `Kernel ${kernelId} started, but the gateway cannot open its ZeroMQ channels (${(e as Error).message}); the kernel was stopped. Try again later, or raise the gateway's file descriptor limit.`, {
+        httpStatus: 503,
+        cause: e,
+        details: { kernelId },
+      });
+    }
     this.kernels.set(kernelId, kernel);
     this.record(kernel);
     log.info('Kernel started.', { namespace: provisioner.getProvisionerInfo().kernel_ns, pod: provisioner.getProvisionerInfo().assigned_host });

@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, testPythonBin, useCluster } from '@gp/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { KernelMonitor } from '../channels.js';
 import { startGateway, type GatewayHandle } from '../gateway.js';
 import { RESET_STAGES, RecordingClient, openFds, upgradeThenReset } from './attacker.js';
 
@@ -162,5 +163,35 @@ describe('threat: many WebSockets', () => {
     const id = bystander.execute('3+3');
     await cluster.waitFor(() => bystander.replyTo(id), { timeoutMs: 60_000, description: 'the other connection still answered' });
     await bystander.close();
+  });
+});
+
+describe('fault: the gateway runs out of sockets as a launch finishes', () => {
+  it('answers 503 GP_GATEWAY_CHANNELS_UNAVAILABLE and stops the kernel: no pod, no record left', async () => {
+    // The kernel's iopub monitor is the first ZeroMQ socket a new kernel needs; make it fail as it does when
+    // the process is out of file descriptors.
+    const monitor = vi.spyOn(KernelMonitor.prototype, 'connect').mockImplementationOnce(() => {
+      throw Object.assign(new Error('Too many open files'), { code: 'EMFILE' });
+    });
+    try {
+      const res = await fetch(`${gateway.url}/api/kernels`, {
+        method: 'POST',
+        headers: { Authorization: `token ${token}` },
+        body: JSON.stringify({ name: 'k8s_python', env: { KERNEL_USERNAME: 'eve' } }),
+      });
+      const body = (await res.json()) as { code: string; details: { kernelId: string } };
+      expect(res.status, JSON.stringify(body)).toBe(503);
+      expect(body.code).toBe('GP_GATEWAY_CHANNELS_UNAVAILABLE');
+      expect(monitor).toHaveBeenCalled();
+      const kernelId = body.details.kernelId;
+      await cluster.waitFor(async () => (await cluster.core.listPodForAllNamespaces({ labelSelector: `kernel_id=${kernelId}` })).items.length === 0, {
+        timeoutMs: 60_000,
+        description: 'the stopped kernel pod to go',
+      });
+      expect((await gateway.kernels.list()).map((k) => k.id)).not.toContain(kernelId);
+    } finally {
+      monitor.mockRestore();
+    }
+    expect(await apiStatus()).toBe(200);
   });
 });
