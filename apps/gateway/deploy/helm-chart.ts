@@ -166,12 +166,24 @@ function objectTemplate(object: RbacObject, s: ModeSwitches, options: RbacOption
   return text;
 }
 
+/** A `fail` with @gp/rbac's message, in the chart's value names and with the values given. */
 function refusal(error: unknown): string {
   let message = error instanceof Error ? error.message : String(error);
   message = message.replace(/ \(from request variable [^)]*\)/g, '');
   for (const [pattern, name] of VALUE_NAMES) message = message.replace(pattern, name);
-  message = message.replaceAll(SENTINEL.byo, '<namespace>').replaceAll(SENTINEL.kernelServiceAccount, '<name>');
-  return message;
+  const args: string[] = [];
+  const byoList = JSON.stringify([SENTINEL.byo]);
+  const kernelSa = JSON.stringify(SENTINEL.kernelServiceAccount);
+  const pattern = new RegExp(`${escapeRegExp(byoList)}|${escapeRegExp(kernelSa)}`, 'g');
+  message = message.replaceAll('%', '%%').replace(pattern, (found) => {
+    args.push(found === byoList ? '(toJson $.Values.byoNamespaces)' : '$.Values.kernels.serviceAccount');
+    return found === byoList ? '%s' : '%q';
+  });
+  return `{{- fail (printf ${JSON.stringify(`gp-gateway: these values are refused by @gp/rbac: ${message}`)} ${args.join(' ')}) }}`;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 const HEADER = [
@@ -193,7 +205,7 @@ export function renderRbacTemplate(): string {
       resolveOptions(options);
       body = rbacManifests(options).map((o) => objectTemplate(o, s, options)).join('\n');
     } catch (error) {
-      body = `{{- fail ${JSON.stringify(`gp-gateway: these values are refused by @gp/rbac: ${refusal(error)}`)} }}`;
+      body = refusal(error);
     }
     blocks.push(`{{- ${blocks.length === 0 ? 'if' : 'else if'} eq $key ${JSON.stringify(modeKey(s))} }}\n${body}`);
   }
