@@ -81,6 +81,16 @@ describe('chart defaults agree with the rest of the project', () => {
     expect(values.kernelImagePuller.images).toEqual(['KERNEL_PYTHON_IMAGE', 'KERNEL_R_IMAGE', 'KERNEL_SPARK_IMAGE'].map((a) => args.get(a)));
   });
 
+  it('documents every value in the chart README', () => {
+    const readme = readFileSync(join(CHART_DIR, 'README.md'), 'utf8');
+    const leaves = (o: object, prefix = ''): string[] =>
+      Object.entries(o).flatMap(([k, v]) => (v && typeof v === 'object' && !Array.isArray(v) && k !== 'resources' && k !== 'extraConfig' ? leaves(v as object, `${prefix}${k}.`) : [`${prefix}${k}`]));
+    for (const path of leaves(values)) {
+      const last = path.split('.').pop()!;
+      expect(readme, path).toMatch(new RegExp(`\\| [^|]*\`(${path.replaceAll('.', '\\.')}|[^\`]*\\.${last})\``));
+    }
+  });
+
   it('refuses in extraConfig every variable the chart sets itself', () => {
     const helpers = readFileSync(join(CHART_DIR, 'templates', '_helpers.tpl'), 'utf8');
     const forbidden = /define "gp-gateway\.reservedEnv" -}}\n([A-Z_ ]+)\n/.exec(helpers)?.[1]?.split(' ') ?? [];

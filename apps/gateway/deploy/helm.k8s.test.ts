@@ -195,11 +195,13 @@ describe('bad values are refused with a message naming the value', () => {
     ['BYO namespaces without byo (refused by @gp/rbac)', { byoNamespaces: ['team-a'] }, /refused by @gp\/rbac: Invalid value \["team-a"\] for byoNamespaces: expected no namespaces unless mode "byo" is enabled/],
     ['BYO namespaces with auto (refused by @gp/rbac)', { namespaceModes: ['byo', 'auto'], byoNamespaces: ['team-a'] }, /Invalid value \["team-a"\] for byoNamespaces: expected no namespaces with mode "auto"/],
     ['a kernel service account in auto mode only', { namespaceModes: ['auto'], kernels: { serviceAccount: 'kernel' } }, /Invalid value "kernel" for kernels\.serviceAccount: expected no kernel service account unless mode "shared"/],
+    ['the release namespace among the BYO namespaces with shared', { namespaceModes: ['shared', 'byo'], byoNamespaces: ['RELEASE_NS'] }, /byoNamespaces lists the release namespace "gw-helm-[0-9a-f]+", which shared mode already covers/],
     ['the puller without images', { kernelImagePuller: { enabled: true, images: [] } }, /kernelImagePuller\.enabled is true but kernelImagePuller\.images is empty/],
   ];
   for (const [title, values, message] of [...bySchema, ...byTemplates]) {
     const schema = bySchema.some(([t]) => t === title);
     it(`refuses ${title}: helm template fails${schema ? ', helm lint fails' : ', helm lint logs it'}`, async () => {
+      values = JSON.parse(JSON.stringify(values).replaceAll('RELEASE_NS', ns)) as object;
       const rendered = await helm(['template', RELEASE, CHART_DIR, '--namespace', ns], values);
       expect(rendered.code).not.toBe(0);
       expect(rendered.stderr).toMatch(message);
