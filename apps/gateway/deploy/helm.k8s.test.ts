@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rbacManifests, type RbacOptions } from '@gp/rbac';
 import { ensureHelmBinary, runHelm, useCluster, type HelmResult } from '@gp/testkit';
-import type { V1ConfigMap, V1DaemonSet, V1Deployment } from '@kubernetes/client-node';
+import { CoreV1Api, type V1ConfigMap, type V1DaemonSet, type V1Deployment } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CHART_DIR } from './helm-chart.js';
@@ -157,7 +157,7 @@ describe('helm template, applied server-side with strict field validation (dry r
     expect(data).toMatchObject({ GP_GATEWAY_ALLOWED_ENV: 'KERNEL_USERNAME,KERNEL_EXTRA_*', GP_GATEWAY_CULL_IDLE_TIMEOUT: '600', GP_GATEWAY_CULL_BUSY: 'true', GP_GATEWAY_LOG_LEVEL: 'debug' });
   });
 
-  it('the kernel-image puller pulls each image of the values in an init container running the no-op command', async () => {
+  it('the kernel-image puller pulls each image of the values in an init container running the no-op command, under baseline Pod Security', async () => {
     const images = ['registry.example.com/kernels/py:1.0', 'elyra/kernel-r:3.2.3'];
     const objects = await template({ kernelImagePuller: { enabled: true, images } });
     const daemonSet = objects.find((o) => o.kind === 'DaemonSet') as V1DaemonSet;
@@ -166,6 +166,41 @@ describe('helm template, applied server-side with strict field validation (dry r
     expect(spec.containers.map((c) => c.image)).toEqual(['registry.k8s.io/pause:3.10']);
     expect(await applyAll([daemonSet])).toEqual([]);
     expect((await template({})).some((o) => o.kind === 'DaemonSet')).toBe(false);
+
+    // Its pod is admitted where kernel pods run ("baseline"); it needs no host access.
+    const baseline = await cluster.createNamespace('gw-helm-baseline', { 'pod-security.kubernetes.io/enforce': 'baseline' });
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'puller', namespace: baseline }, spec: structuredClone(spec) };
+    expect(await refusals([pod], (o) => applyObject(cluster.info, o, true))).toEqual([]);
+    const privileged = structuredClone(pod);
+    privileged.spec.initContainers![0]!.securityContext = { privileged: true };
+    expect((await refusals([privileged], (o) => applyObject(cluster.info, o, true)))[0]).toMatch(/violates PodSecurity "baseline/);
+  });
+});
+
+describe('helm install on the test cluster', () => {
+  it('installs shared + BYO with a kernel service account; the gateway account gets exactly the RBAC it needs; uninstalls', async () => {
+    const kubeconfig = cluster.info.kubeconfigPath;
+    const release = 'gwi';
+    // replicas 0: no gateway pod (its image is not in the process node's table); everything else is real.
+    const values = { replicas: 0, namespaceModes: ['shared', 'byo'], byoNamespaces: [byoA], kernels: { serviceAccount: 'kernel', clusterRole: 'gwi-kernels' } };
+    const installed = await runHelm(['install', release, CHART_DIR, '--namespace', ns, '-f', valuesFile(values), '--timeout', '60s'], { kubeconfig });
+    expect(installed.code, installed.stderr).toBe(0);
+    expect(installed.stdout).toContain('STATUS: deployed');
+
+    const kc = await cluster.kubeConfigForServiceAccount(ns, release);
+    const core = kc.makeApiClient(CoreV1Api);
+    await cluster.waitFor(async () => core.listNamespacedPod({ namespace: byoA }).then(() => true, () => false), { timeoutMs: 30_000, description: 'the installed RoleBinding to reach the authorizer' });
+    await core.listNamespacedPod({ namespace: ns });
+    await core.createNamespacedPod({ namespace: byoA, body: { metadata: { name: 'kernel-probe' }, spec: { containers: [{ name: 'k', image: 'busybox' }] } }, dryRun: 'All' });
+    const status = async (p: Promise<unknown>): Promise<number> => p.then(() => 200, (e: { code?: number }) => e.code ?? 0);
+    expect(await status(core.listNamespacedPod({ namespace: byoB }))).toBe(403);
+    expect(await status(core.listNamespacedSecret({ namespace: ns }))).toBe(403);
+    expect(await status(core.readNamespacedServiceAccount({ namespace: byoA, name: 'kernel' }))).toBe(403);
+    expect((await cluster.core.readNamespacedServiceAccount({ namespace: byoA, name: 'kernel' })).metadata?.name).toBe('kernel');
+
+    const uninstalled = await runHelm(['uninstall', release, '--namespace', ns, '--wait', '--timeout', '60s'], { kubeconfig });
+    expect(uninstalled.code, uninstalled.stderr).toBe(0);
+    expect(await status(cluster.core.readNamespacedServiceAccount({ namespace: byoA, name: 'kernel' }))).toBe(404);
   });
 });
 
@@ -198,10 +233,10 @@ describe('bad values are refused with a message naming the value', () => {
     ['the release namespace among the BYO namespaces with shared', { namespaceModes: ['shared', 'byo'], byoNamespaces: ['RELEASE_NS'] }, /byoNamespaces lists the release namespace "gw-helm-[0-9a-f]+", which shared mode already covers/],
     ['the puller without images', { kernelImagePuller: { enabled: true, images: [] } }, /kernelImagePuller\.enabled is true but kernelImagePuller\.images is empty/],
   ];
-  for (const [title, values, message] of [...bySchema, ...byTemplates]) {
+  for (const [title, rawValues, message] of [...bySchema, ...byTemplates]) {
     const schema = bySchema.some(([t]) => t === title);
     it(`refuses ${title}: helm template fails${schema ? ', helm lint fails' : ', helm lint logs it'}`, async () => {
-      values = JSON.parse(JSON.stringify(values).replaceAll('RELEASE_NS', ns)) as object;
+      const values = JSON.parse(JSON.stringify(rawValues).replaceAll('RELEASE_NS', ns)) as object;
       const rendered = await helm(['template', RELEASE, CHART_DIR, '--namespace', ns], values);
       expect(rendered.code).not.toBe(0);
       expect(rendered.stderr).toMatch(message);

@@ -57,10 +57,13 @@ export interface HelmResult {
 }
 
 /**
- * Runs `helm <args>` with a private HOME-like configuration (no user repositories, cache or kubeconfig are read
- * or written) and collects its output. Never rejects for a non-zero exit: the caller asserts on `code`.
+ * Runs `helm <args>` with a private configuration (no user repositories or cache are read or written; no
+ * kubeconfig unless `kubeconfig` is given) and collects its output. Never rejects for a non-zero exit: the caller asserts on `code`.
  */
-export async function runHelm(args: readonly string[], options: BinaryOptions & { cwd?: string; input?: string } = {}): Promise<HelmResult> {
+export async function runHelm(
+  args: readonly string[],
+  options: BinaryOptions & { cwd?: string; input?: string; /** For commands that talk to a cluster (install...). */ kubeconfig?: string } = {},
+): Promise<HelmResult> {
   const { path } = await ensureHelmBinary(options);
   const home = join(clusterCacheDir(options), 'helm-home');
   return new Promise((resolve, reject) => {
@@ -71,7 +74,7 @@ export async function runHelm(args: readonly string[], options: BinaryOptions & 
         HELM_CONFIG_HOME: join(home, 'config'),
         HELM_CACHE_HOME: join(home, 'cache'),
         HELM_DATA_HOME: join(home, 'data'),
-        KUBECONFIG: join(home, 'no-kubeconfig'),
+        KUBECONFIG: options.kubeconfig ?? join(home, 'no-kubeconfig'),
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
