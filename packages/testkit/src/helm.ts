@@ -71,6 +71,8 @@ export async function runHelm(
       cwd: options.cwd,
       env: {
         PATH: process.env.PATH ?? '',
+        // Helm's Kubernetes client keeps its discovery cache in $HOME/.kube: keep it in the cache too.
+        HOME: home,
         HELM_CONFIG_HOME: join(home, 'config'),
         HELM_CACHE_HOME: join(home, 'cache'),
         HELM_DATA_HOME: join(home, 'data'),
