@@ -4,7 +4,8 @@
  * errors, not silently dropped); the gateway pod passes the "restricted" Pod Security admission; and the RBAC,
  * applied for real, lets the gateway's service account do what it needs and no more.
  */
-import { adminRequest, useCluster } from '@gp/testkit';
+import { useCluster } from '@gp/testkit';
+import { createObject, refusals } from './k8s-apply.js';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -15,53 +16,12 @@ import { RENDERED_PATH } from './render.js';
 
 const cluster = useCluster();
 
-/** REST collection path of each kind the generator emits. */
-const RESOURCES: Record<string, { prefix: string; plural: string; namespaced: boolean }> = {
-  Namespace: { prefix: '/api/v1', plural: 'namespaces', namespaced: false },
-  ServiceAccount: { prefix: '/api/v1', plural: 'serviceaccounts', namespaced: true },
-  ConfigMap: { prefix: '/api/v1', plural: 'configmaps', namespaced: true },
-  Service: { prefix: '/api/v1', plural: 'services', namespaced: true },
-  PersistentVolumeClaim: { prefix: '/api/v1', plural: 'persistentvolumeclaims', namespaced: true },
-  Pod: { prefix: '/api/v1', plural: 'pods', namespaced: true },
-  Deployment: { prefix: '/apis/apps/v1', plural: 'deployments', namespaced: true },
-  Role: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'roles', namespaced: true },
-  RoleBinding: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'rolebindings', namespaced: true },
-  ClusterRole: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'clusterroles', namespaced: false },
-  ClusterRoleBinding: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'clusterrolebindings', namespaced: false },
-};
-
 type AnyObject = { kind?: string; metadata?: { name?: string; namespace?: string } };
 
-function collectionPath(object: AnyObject): string {
-  const resource = RESOURCES[object.kind ?? ''];
-  if (!resource) throw new Error(`no REST path for kind ${object.kind}`);
-  return resource.namespaced ? `${resource.prefix}/namespaces/${object.metadata!.namespace}/${resource.plural}` : `${resource.prefix}/${resource.plural}`;
-}
-
-/** POSTs the object; `dryRun` validates and admits it without persisting. Returns status and the server's message. */
-async function create(object: AnyObject, dryRun: boolean): Promise<{ status: number; message: string }> {
-  const query = `fieldValidation=Strict${dryRun ? '&dryRun=All' : ''}`;
-  const res = await adminRequest(cluster.info, 'POST', `${collectionPath(object)}?${query}`, object);
-  let message = '';
-  if (res.status >= 300) {
-    try {
-      message = (JSON.parse(res.body) as { message?: string }).message ?? res.body;
-    } catch {
-      message = res.body;
-    }
-  }
-  return { status: res.status, message };
-}
+const create = (object: AnyObject, dryRun: boolean) => createObject(cluster.info, object, dryRun);
 
 /** Dry-runs every object; resolves to the refusals as `kind/name: status message` (empty when all pass). */
-async function dryRunAll(objects: readonly AnyObject[]): Promise<string[]> {
-  const refused: string[] = [];
-  for (const object of objects) {
-    const { status, message } = await create(object, true);
-    if (status !== 201 && status !== 200) refused.push(`${object.kind}/${object.metadata?.name}: ${status} ${message}`);
-  }
-  return refused;
-}
+const dryRunAll = (objects: readonly AnyObject[]) => refusals(objects, (o) => create(o, true));
 
 function podFromDeployment(objects: readonly GatewayObject[], namespace: string, name: string): V1Pod {
   const deployment = objects.find((o) => o.kind === 'Deployment') as V1Deployment;

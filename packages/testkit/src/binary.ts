@@ -89,17 +89,50 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * minutes). A lock file makes concurrent callers wait for one build.
  */
 export async function ensureClusterBinary(options: BinaryOptions = {}): Promise<ClusterBinary> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`[gp-testkit] ${line}\n`));
   const version = kubernetesVersion();
-  const dir = join(clusterCacheDir(options), clusterBinaryKey());
-  const binary = join(dir, 'gp-testcluster');
-  if (existsSync(binary)) return { path: binary, kubernetesVersion: version, built: false };
+  const built = await ensureGoBinary(
+    { name: 'gp-testcluster', moduleDir: clusterModuleDir, key: clusterBinaryKey(), ldflags: clusterLdflags(version), what: `Kubernetes ${version}` },
+    options,
+  );
+  return { ...built, kubernetesVersion: version };
+}
+
+/** A Go `main` module of the testkit that `ensureGoBinary` builds into the cache. */
+export interface GoBinarySpec {
+  /** File name of the binary, e.g. `gp-testcluster`. */
+  name: string;
+  /** Directory of the module's go.mod and main package. */
+  moduleDir: string;
+  /** Cache key (a directory under the cache root): must change whenever the sources or flags do. */
+  key: string;
+  ldflags: string;
+  /** For the progress line, e.g. `Kubernetes v1.36.3`. */
+  what: string;
+}
+
+export interface GoBinary {
+  path: string;
+  /** Whether this call built it (false: it was cached). */
+  built: boolean;
+  buildSeconds?: number;
+}
+
+/**
+ * Returns `<cache>/<key>/<name>`, building it with the machine's `go` if it is not there yet. A lock file
+ * (`build.lock`, holding the builder's pid; a dead builder's lock is taken over) makes concurrent callers,
+ * in this or other processes, wait for one build.
+ */
+export async function ensureGoBinary(spec: GoBinarySpec, options: BinaryOptions = {}): Promise<GoBinary> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`[gp-testkit] ${line}\n`));
+  const dir = join(clusterCacheDir(options), spec.key);
+  const binary = join(dir, spec.name);
+  if (existsSync(binary)) return { path: binary, built: false };
 
   mkdirSync(dir, { recursive: true });
   const lockPath = join(dir, 'build.lock');
   let announced = false;
   for (;;) {
-    if (existsSync(binary)) return { path: binary, kubernetesVersion: version, built: false };
+    if (existsSync(binary)) return { path: binary, built: false };
     try {
       const fd = openSync(lockPath, 'wx');
       writeSync(fd, String(process.pid));
@@ -120,14 +153,14 @@ export async function ensureClusterBinary(options: BinaryOptions = {}): Promise<
     }
   }
   try {
-    if (existsSync(binary)) return { path: binary, kubernetesVersion: version, built: false };
+    if (existsSync(binary)) return { path: binary, built: false };
     const started = Date.now();
-    log(`building gp-testcluster (Kubernetes ${version}) into ${dir}; a cold build takes many minutes`);
-    await goBuild(join(dir, 'gp-testcluster.tmp'), clusterLdflags(version), log);
-    renameSync(join(dir, 'gp-testcluster.tmp'), binary);
+    log(`building ${spec.name} (${spec.what}) into ${dir}; a cold build takes many minutes`);
+    await goBuild(spec.moduleDir, join(dir, `${spec.name}.tmp`), spec.ldflags, log);
+    renameSync(join(dir, `${spec.name}.tmp`), binary);
     const buildSeconds = Math.round((Date.now() - started) / 1000);
-    log(`built gp-testcluster in ${buildSeconds}s`);
-    return { path: binary, kubernetesVersion: version, built: true, buildSeconds };
+    log(`built ${spec.name} in ${buildSeconds}s`);
+    return { path: binary, built: true, buildSeconds };
   } finally {
     rmSync(lockPath, { force: true });
   }
@@ -141,11 +174,11 @@ function readFileSafe(path: string): string {
   }
 }
 
-function goBuild(out: string, ldflags: string, log: (line: string) => void): Promise<void> {
+function goBuild(moduleDir: string, out: string, ldflags: string, log: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const child = spawn('go', ['build', '-v', '-trimpath', `-ldflags=${ldflags}`, '-o', out, '.'], {
-      cwd: clusterModuleDir,
+      cwd: moduleDir,
       env: { ...process.env, GOFLAGS: '-mod=readonly -buildvcs=false', GOTOOLCHAIN: 'local' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -175,7 +208,7 @@ function goBuild(out: string, ldflags: string, log: (line: string) => void): Pro
       if (code === 0 && existsSync(out) && statSync(out).size > 0) return resolve();
       reject(
         new ClusterBuildError(
-          `'go build' in ${clusterModuleDir} failed with exit code ${code}; last output:\n${tail.join('\n')}`,
+          `'go build' in ${moduleDir} failed with exit code ${code}; last output:\n${tail.join('\n')}`,
         ),
       );
     });

@@ -221,6 +221,8 @@ export function adminRequest(
   method: string,
   path: string,
   body?: unknown,
+  /** Of the JSON body; e.g. `application/apply-patch+yaml` for a server-side apply (JSON is YAML). */
+  contentType = 'application/json',
 ): Promise<{ status: number; body: string }> {
   const url = new URL(path, info.apiServerUrl);
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -232,7 +234,7 @@ export function adminRequest(
         ca: readFileSync(join(info.pkiDir, 'ca.crt')),
         cert: readFileSync(join(info.pkiDir, 'admin.crt')),
         key: readFileSync(join(info.pkiDir, 'admin.key')),
-        headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
+        headers: payload ? { 'content-type': contentType, 'content-length': payload.length } : {},
         timeout: 30_000,
       },
       (res) => {

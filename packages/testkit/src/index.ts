@@ -1,6 +1,9 @@
 export * from './python.js';
 export { ensureClusterBinary, kubernetesVersion, clusterBinaryKey, clusterLdflags, clusterCacheDir, clusterModuleDir, ClusterBuildError } from './binary.js';
-export type { BinaryOptions, ClusterBinary } from './binary.js';
+export type { BinaryOptions, ClusterBinary, GoBinary, GoBinarySpec } from './binary.js';
+export { ensureGoBinary } from './binary.js';
+export { ensureHelmBinary, helmBinaryKey, helmLdflags, helmModuleDir, helmVersion, runHelm } from './helm.js';
+export type { HelmBinary, HelmResult } from './helm.js';
 export { startCluster, sweepStaleClusters, freePorts, adminRequest, ClusterStartError, DEFAULT_NODE_CAPACITY } from './cluster.js';
 export type { StartClusterOptions, TestCluster } from './cluster.js';
 export { ClusterClient, waitFor, WaitTimeoutError, writeImageTable, readImageTable } from './client.js';
