@@ -1,5 +1,5 @@
 /**
- * Threat model, launch path (see LAUNCH-PATH.md), on the real control plane:
+ * Threat model, launch path (README.md here, section L), on the real control plane:
  * - idle connections to the gateway's response listener (300, cap 256) and to a kernel's comm port (20,
  *   cap 16) do not block a launch through the gateway's API nor its interrupt;
  * - secrets stay home: a gateway whose environment holds its token and a KUBECONFIG runs a kernelspec made

@@ -1,5 +1,5 @@
 /**
- * Threat model, launch path (see LAUNCH-PATH.md), the parts that need no cluster: what a client's kernel
+ * Threat model, launch path (README.md here, section L), the parts that need no cluster: what a client's kernel
  * request may carry. The k8s half is launch-path.k8s.test.ts; protocol attacks are tested beside
  * packages/core/src/protocol and packages/launcher/src/kernel-side.
  */

@@ -1,5 +1,5 @@
 /**
- * Threat model — "nothing lost in an outage" (see OUTAGE.md). Faults of the Kubernetes API server and of the
+ * Threat model — "nothing lost in an outage" (README.md here, section O). Faults of the Kubernetes API server and of the
  * gateway process itself, reproduced for real: this file starts its OWN control plane (not the shared one of
  * the k8s project, whose API server other files need) and stops / restarts its kube-apiserver, and SIGKILLs a
  * real `gp-gateway` process in the middle of a launch. Kernels are real ipykernel pods on the process node.
