@@ -3,7 +3,7 @@
  * `--allowed-env=A,B` or repeated), `--config=<file>` (JSON/YAML, flat or `{GatewayApp: {...}}`),
  * then GP_GATEWAY_* env; `--help` lists everything.
  */
-import { ConfigError, loadConfigFile, resolveConfig, type FlagValue } from '@gp/core';
+import { loadConfigFile, parseFlags, resolveConfig, type FlagValue } from '@gp/core';
 import { gatewayOptionTable, type GatewaySettings } from './options.js';
 
 export interface ParsedArgs {
@@ -12,40 +12,10 @@ export interface ParsedArgs {
   flags: Record<string, FlagValue>;
 }
 
-/** Parses argv (without node and the script). Unknown flags are a `ConfigError` listing the valid ones. */
+/** Parses argv (without node and the script) with core's flag parser: `--config` and `--GatewayApp.<option>` too. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const out: ParsedArgs = { help: false, flags: {} };
-  const source = (name: string) => ({ kind: 'flag' as const, name });
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') {
-      out.help = true;
-      continue;
-    }
-    const m = /^--([A-Za-z][\w.-]*)(?:=(.*))?$/s.exec(arg);
-    if (!m) throw new ConfigError(arg, source(arg), arg, 'a flag like --port=8888 (see --help)');
-    let flag = m[1]!;
-    let value: string | undefined = m[2];
-    if (flag.startsWith('GatewayApp.')) flag = flag.slice('GatewayApp.'.length).replace(/_/g, '-');
-    if (flag === 'config') {
-      out.config = value ?? argv[++i];
-      continue;
-    }
-    const def = gatewayOptionTable.byFlag(flag) ?? gatewayOptionTable.byName(flag);
-    if (!def || !def.flag) {
-      throw new ConfigError(`--${flag}`, source(flag), value ?? true, `a known flag: ${gatewayOptionTable.list.map((d) => `--${d.flag}`).join(', ')}, --config, --help`);
-    }
-    if (value === undefined) {
-      const next = argv[i + 1];
-      if (def.kind === 'bool' && (next === undefined || next.startsWith('--'))) value = 'true';
-      else if (next === undefined) throw new ConfigError(`--${def.flag}`, source(def.flag), undefined, `a value (${def.metavar})`);
-      else value = argv[++i]!;
-    }
-    const previous = out.flags[def.name];
-    const combined = def.kind === 'list' && previous ? `${String(previous.value)},${value}` : value;
-    out.flags[def.name] = { value: combined, flag: def.flag };
-  }
-  return out;
+  const parsed = parseFlags(gatewayOptionTable, argv, { section: 'GatewayApp', extraFlags: ['config'] });
+  return { help: parsed.help, flags: parsed.flags, ...(parsed.extra.config !== undefined ? { config: parsed.extra.config } : {}) };
 }
 
 /** Resolves the settings from argv, env and an optional config file (same precedence as the k8s-spec CLI). */

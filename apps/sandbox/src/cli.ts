@@ -2,7 +2,7 @@
  * The `gp-sandbox` command line: flags derived from the option definitions (`--port=8899`, `--kubeconfig`,
  * `--languages=python`), then GP_SANDBOX_* env; `--help` lists everything.
  */
-import { ConfigError, type FlagValue } from '@gp/core';
+import { parseFlags, type FlagValue } from '@gp/core';
 import { resolveSandboxSettings, sandboxOptionTable, type ResolvedSandboxSettings } from './options.js';
 
 export const TRY_OUT_NOTICE =
@@ -13,30 +13,10 @@ export interface ParsedArgs {
   flags: Record<string, FlagValue>;
 }
 
-/** Parses argv (without node and the script). Unknown flags and positional words are a `ConfigError` listing the valid flags. */
+/** Parses argv (without node and the script) with core's flag parser. Unknown flags and positional words are a `ConfigError` listing the valid flags. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const out: ParsedArgs = { help: false, flags: {} };
-  const known = () => `a known flag: ${sandboxOptionTable.list.map((d) => `--${d.flag}`).join(', ')}, --help`;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') {
-      out.help = true;
-      continue;
-    }
-    const m = /^--([A-Za-z][\w.-]*)(?:=(.*))?$/s.exec(arg);
-    if (!m) throw new ConfigError(arg, { kind: 'flag', name: arg }, arg, known());
-    const def = sandboxOptionTable.byFlag(m[1]!) ?? sandboxOptionTable.byName(m[1]!);
-    if (!def || !def.flag) throw new ConfigError(`--${m[1]}`, { kind: 'flag', name: m[1]! }, m[2] ?? true, known());
-    let value = m[2];
-    if (value === undefined) {
-      const next = argv[i + 1];
-      if (def.kind === 'bool' && (next === undefined || next.startsWith('--'))) value = 'true';
-      else if (next === undefined) throw new ConfigError(`--${def.flag}`, { kind: 'flag', name: def.flag }, undefined, `a value (${def.metavar})`);
-      else value = argv[++i]!;
-    }
-    out.flags[def.name] = { value, flag: def.flag };
-  }
-  return out;
+  const { help, flags } = parseFlags(sandboxOptionTable, argv);
+  return { help, flags };
 }
 
 export function settingsFromCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): { help: true } | ({ help: false } & ResolvedSandboxSettings) {

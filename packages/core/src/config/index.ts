@@ -5,3 +5,4 @@ export * from './resolve.js';
 export * from './file.js';
 export * from './paths.js';
 export * from './shared.js';
+export * from './argv.js';
