@@ -46,14 +46,12 @@ function labelText(names: readonly string[], values: readonly string[], extra?: 
 }
 
 abstract class Metric<L extends string> {
-  /** Label values (joined by \u0000) → series. */
-  protected readonly series = new Map<string, { values: string[] }>();
-
   constructor(readonly def: MetricDefinition<L>) {
     if (!NAME.test(def.name)) throw new Error(`Invalid metric name ${JSON.stringify(def.name)}.`);
     for (const l of def.labels) if (!LABEL.test(l) || l.startsWith('__') || l === 'le') throw new Error(`Invalid label name ${JSON.stringify(l)} on ${def.name}.`);
   }
 
+  /** The series key (label values joined by NUL) and the values in label order. */
   protected key(labels: Partial<Record<L, string>>): { key: string; values: string[] } {
     const values = this.def.labels.map((l) => {
       const v = labels[l];
@@ -70,38 +68,21 @@ abstract class Metric<L extends string> {
   abstract samples(): string;
 }
 
-export class Counter<L extends string = never> extends Metric<L> {
-  private readonly counts = new Map<string, { values: string[]; value: number }>();
-
-  inc(labels: Partial<Record<L, string>> = {}, by = 1): void {
-    if (!(by >= 0)) throw new Error(`Counter ${this.def.name} can only go up (got ${by}).`);
-    const { key, values } = this.key(labels);
-    const s = this.counts.get(key);
-    if (s) s.value += by;
-    else this.counts.set(key, { values, value: by });
-  }
-
-  get(labels: Partial<Record<L, string>> = {}): number {
-    return this.counts.get(this.key(labels).key)?.value ?? 0;
-  }
-
-  samples(): string {
-    let out = '';
-    for (const s of this.counts.values()) out += `${this.def.name}${labelText(this.def.labels, s.values)} ${formatValue(s.value)}\n`;
-    return out;
-  }
-}
-
-export class Gauge<L extends string = never> extends Metric<L> {
-  private readonly current = new Map<string, { values: string[]; value: number }>();
+/** Counters and gauges: one value per label set, set by calls or read at scrape time (`collect`). */
+abstract class ValueMetric<L extends string> extends Metric<L> {
+  protected readonly current = new Map<string, { values: string[]; value: number }>();
   private collector: (() => Array<{ labels: Partial<Record<L, string>>; value: number }>) | undefined;
 
-  set(labels: Partial<Record<L, string>>, value: number): void {
+  protected put(labels: Partial<Record<L, string>>, value: number): void {
     const { key, values } = this.key(labels);
     this.current.set(key, { values, value });
   }
 
-  /** Values read at scrape time (replacing what `set` stored). */
+  get(labels: Partial<Record<L, string>> = {}): number {
+    return this.current.get(this.key(labels).key)?.value ?? 0;
+  }
+
+  /** Values read at scrape time (replacing what was stored): for state kept elsewhere. */
   collect(read: () => Array<{ labels: Partial<Record<L, string>>; value: number }>): void {
     this.collector = read;
   }
@@ -109,11 +90,24 @@ export class Gauge<L extends string = never> extends Metric<L> {
   samples(): string {
     if (this.collector) {
       this.current.clear();
-      for (const { labels, value } of this.collector()) this.set(labels, value);
+      for (const { labels, value } of this.collector()) this.put(labels, value);
     }
     let out = '';
     for (const s of this.current.values()) out += `${this.def.name}${labelText(this.def.labels, s.values)} ${formatValue(s.value)}\n`;
     return out;
+  }
+}
+
+export class Counter<L extends string = never> extends ValueMetric<L> {
+  inc(labels: Partial<Record<L, string>> = {}, by = 1): void {
+    if (!(by >= 0)) throw new Error(`Counter ${this.def.name} can only go up (got ${by}).`);
+    this.put(labels, this.get(labels) + by);
+  }
+}
+
+export class Gauge<L extends string = never> extends ValueMetric<L> {
+  set(labels: Partial<Record<L, string>>, value: number): void {
+    this.put(labels, value);
   }
 }
 
