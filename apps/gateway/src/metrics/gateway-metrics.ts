@@ -17,7 +17,7 @@ export const AUTOMATIC_NAMESPACE = '(automatic)';
 const def = <L extends string>(d: MetricDefinition<L>): MetricDefinition<L> => d;
 
 export const METRICS = {
-  kernelsRunning: def({ name: 'gp_gateway_kernels_running', type: 'gauge', labels: ['kernelspec', 'namespace'], help: 'Kernels the gateway serves now, by kernelspec and namespace.' }),
+  kernelsRunning: def({ name: 'gp_gateway_kernels_running', type: 'gauge', labels: ['kernelspec', 'namespace'], help: 'Kernels the gateway serves now, by kernelspec and namespace ((automatic) for per-kernel namespaces, whose names hold the kernel id).' }),
   kernelsPending: def({ name: 'gp_gateway_kernels_pending_reattach', type: 'gauge', labels: [], help: 'Recorded kernels (or unfinished launches) waiting for the Kubernetes API to be re-attached or removed.' }),
   launches: def({
     name: 'gp_gateway_kernel_launches_total',
