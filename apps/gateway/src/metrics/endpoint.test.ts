@@ -13,7 +13,10 @@ afterEach(async () => {
 
 async function listening(s: Server, port = 0): Promise<number> {
   servers.push(s);
-  await new Promise<void>((r) => s.listen(port, '127.0.0.1', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(port, '127.0.0.1', () => resolve());
+  });
   return (s.address() as AddressInfo).port;
 }
 
