@@ -6,10 +6,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GpError, ResponseListener, createLogger, responseListenerOptionsFromEnv, type Logger } from '@gp/core';
-import { WatchHub, loadKubeConfig } from '@gp/launcher';
+import { WatchHub, loadKubeConfig, observeKubeRequests } from '@gp/launcher';
 import { KubernetesApiHealth, readyzProbe } from './api-health.js';
 import { defaultKernelspecDirs, KernelSpecCatalog } from './kernelspecs.js';
 import { KernelManager, type ReattachResult } from './kernels.js';
+import { createMetricsServer } from './metrics/endpoint.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { settingsFromOptions, type GatewayOptions, type GatewaySettings } from './options.js';
 import { createHandlers } from './server.js';
 import { FileKernelStore, MemoryKernelStore, type KernelStore } from './store.js';
@@ -43,27 +45,30 @@ export interface GatewayHandle extends RunningGateway {
   kubernetesApi: KubernetesApiHealth;
   /** Kernel WebSockets open or being set up (what the connection caps count). */
   webSockets(): number;
+  metrics: GatewayMetrics;
+  /** `http://<ip>:<metrics port>/metrics` when --metrics-port is set. */
+  metricsUrl?: string;
 }
 
 /** The gateway cannot listen where it was told to (port in use, address not on this host, no permission). */
 export class ListenError extends GpError {
-  constructor(ip: string, port: number, cause: NodeJS.ErrnoException) {
+  constructor(ip: string, port: number, cause: NodeJS.ErrnoException, flag = 'port') {
     const why: Record<string, string> = {
-      EADDRINUSE: `the address is already in use: choose another --port (or 0 for a free one), or stop what listens on ${port}`,
+      EADDRINUSE: `the address is already in use: choose another --${flag}${flag === 'port' ? ' (or 0 for a free one)' : ''}, or stop what listens on ${port}`,
       EADDRNOTAVAIL: `the address is not one of this host's: choose an --ip this host has (127.0.0.1, 0.0.0.0, ...)`,
-      EACCES: `permission denied: ports below 1024 need privileges; choose another --port`,
+      EACCES: `permission denied: ports below 1024 need privileges; choose another --${flag}`,
     };
     const code = cause.code ?? 'UNKNOWN';
-    super('GP_LISTEN_FAILED', `Cannot listen on --ip=${ip} --port=${port}: ${why[code] ?? cause.message} (${code}).`, {
+    super('GP_LISTEN_FAILED', `Cannot listen on --ip=${ip} --${flag}=${port}: ${why[code] ?? cause.message} (${code}).`, {
       cause,
       details: { ip, port, errno: code },
     });
   }
 }
 
-function listen(server: Server, port: number, ip: string): Promise<AddressInfo> {
+function listen(server: Server, port: number, ip: string, flag = 'port'): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
-    const failed = (e: NodeJS.ErrnoException): void => reject(new ListenError(ip, port, e));
+    const failed = (e: NodeJS.ErrnoException): void => reject(new ListenError(ip, port, e, flag));
     server.once('error', failed);
     server.listen(port, ip, () => {
       server.off('error', failed);
@@ -98,7 +103,17 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     throw e;
   }
   const kubernetesApi = new KubernetesApiHealth(kubeConfig.getCurrentCluster()?.server ?? '', readyzProbe(kubeConfig), logger);
-  const kernels = new KernelManager({ specs, store, kubeConfig, hub: WatchHub.forKubeConfig(kubeConfig), responseListener, hostEnv, logger, apiHealth: kubernetesApi });
+  const hub = WatchHub.forKubeConfig(kubeConfig);
+  // Read at scrape time; `kernels` and `handlers` exist by the time anyone can scrape.
+  const metrics: GatewayMetrics = new GatewayMetrics({
+    kernels: () => kernels.running(),
+    pendingKernels: () => kernels.pendingCount,
+    webSockets: () => handlers.slots.count,
+    watchReconnects: () => hub.totals().reconnects,
+    api: () => kubernetesApi.status(),
+  });
+  const stopObserving = observeKubeRequests(kubeConfig, { request: (e) => metrics.kubeRequest(e.verb, e.resource, e.status) });
+  const kernels: KernelManager = new KernelManager({ specs, store, kubeConfig, hub, responseListener, hostEnv, logger, apiHealth: kubernetesApi, metrics });
 
   // Ready = can serve launches: started up and the Kubernetes API answers.
   let ready = false;
@@ -114,6 +129,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     maxMessageSize: settings.ws_max_message_size,
     maxConnectionsPerKernel: settings.ws_max_connections_per_kernel,
     maxConnections: settings.ws_max_connections,
+    metrics: () => metrics.expose(),
   });
   const server = createServer(handlers.request);
   server.on('upgrade', handlers.upgrade);
@@ -122,12 +138,18 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   server.headersTimeout = 60_000;
 
   let address: AddressInfo;
+  const metricsServer = settings.metrics_port > 0 ? createMetricsServer(() => metrics.expose(), logger) : undefined;
+  let metricsAddress: AddressInfo | undefined;
   try {
     address = await listen(server, settings.port, settings.ip);
+    if (metricsServer) metricsAddress = await listen(metricsServer, settings.metrics_port, settings.ip, 'metrics-port');
   } catch (e) {
+    stopObserving();
+    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     if (ownListener) await responseListener.close();
     throw e;
   }
+  metricsServer?.on('error', (e: NodeJS.ErrnoException) => logger.error('Accepting a metrics connection failed.', { code: e.code, error: e }));
   // After listening, the server's 'error' is an accept() failure (EMFILE when out of file descriptors):
   // libuv sheds the pending connection; the gateway logs it and keeps serving the rest.
   server.on('error', (e: NodeJS.ErrnoException) => logger.error('Accepting a connection failed.', { code: e.code, error: e }));
@@ -176,6 +198,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
 
   logger.info('gp-gateway is running.', {
     url,
+    ...(metricsAddress ? { metrics_port: metricsAddress.port } : {}),
     kernelspecs: specs.list().map((e) => e.name),
     reattached: reattached.attached.length,
     removed: reattached.removed.length,
@@ -204,11 +227,29 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       handlers.wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (metricsServer) {
+        metricsServer.closeAllConnections();
+        await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      }
+      stopObserving();
       if (ownListener) await responseListener.close();
       logger.info('gp-gateway stopped.', { kernels: stop ? 'stopped' : 'left running' });
     })();
     return closing;
   };
 
-  return { url, token, close, settings, kernels, orphans: orphans as GatewayHandle['orphans'], reattached, kubernetesApi, webSockets: () => handlers.slots.count };
+  const metricsUrl = metricsAddress ? `http://${host}:${metricsAddress.port}/metrics` : undefined;
+  return {
+    url,
+    token,
+    close,
+    settings,
+    kernels,
+    orphans: orphans as GatewayHandle['orphans'],
+    reattached,
+    kubernetesApi,
+    webSockets: () => handlers.slots.count,
+    metrics,
+    ...(metricsUrl ? { metricsUrl } : {}),
+  };
 }

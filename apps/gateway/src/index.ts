@@ -18,3 +18,4 @@ export { KernelSpecCatalog, defaultKernelspecDirs, NotFoundError, type KernelSpe
 export { matchRoute, type Route } from './router.js';
 export type { KernelModel, KernelManager, ReattachResult } from './kernels.js';
 export { KubernetesApiHealth, type KubernetesApiStatus } from './api-health.js';
+export { GatewayMetrics, METRICS, metricsTable, LAUNCH_BUCKETS, type MetricsSink } from './metrics/gateway-metrics.js';

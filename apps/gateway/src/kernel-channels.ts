@@ -87,6 +87,8 @@ export interface KernelChannelsOptions {
   log: Logger;
   /** Any message from the kernel to a client (last_activity). */
   onActivity(): void;
+  /** Each message relayed: a client's to the kernel, or the kernel's to one client (metrics). */
+  onRelay?(channel: Channel, direction: 'to_kernel' | 'to_client'): void;
   /** The ZeroMQ context (default: zeromq's global one). */
   context?: zmq.Context;
 }
@@ -139,6 +141,7 @@ export class KernelChannels {
     if (this.sockets !== sockets || !this.clients.has(client)) return;
     if (msg.channel !== 'stdin') this.remember(client, msg.header.msg_id);
     await sockets.senders[msg.channel].send(serializeMessage(msg, sockets.signer));
+    this.o.onRelay?.(msg.channel, 'to_kernel');
   }
 
   private remember(client: ChannelClient, msgId: string): void {
@@ -235,7 +238,10 @@ export class KernelChannels {
   private route(channel: Channel, msg: JupyterMessage): void {
     if (channel === 'iopub') {
       if (this.clients.size > 0) this.o.onActivity();
-      for (const client of this.clients) client.deliver(channel, msg);
+      for (const client of this.clients) {
+        client.deliver(channel, msg);
+        this.o.onRelay?.(channel, 'to_client');
+      }
       return;
     }
     const parent = msg.parent_header.msg_id;
@@ -247,6 +253,7 @@ export class KernelChannels {
     }
     this.o.onActivity();
     owner.deliver(channel, msg);
+    this.o.onRelay?.(channel, 'to_client');
   }
 
   /** A status message as the kernel would send it (e.g. `restarting`, `dead`), for the gateway to tell clients. */

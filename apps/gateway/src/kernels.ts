@@ -22,6 +22,7 @@ import { ChannelBridge, KernelMonitor, controlRequest } from './channels.js';
 import { KernelChannels } from './kernel-channels.js';
 import { kernelsToCull, type CullPolicy } from './culling.js';
 import { NotFoundError, type KernelSpecCatalog } from './kernelspecs.js';
+import { AUTOMATIC_NAMESPACE, type MetricsSink } from './metrics/gateway-metrics.js';
 import type { KernelRecord, KernelStore } from './store.js';
 
 type Provisioner = KubernetesProvisioner | SparkOperatorProvisioner;
@@ -46,6 +47,8 @@ export interface KernelManagerOptions {
   logger: Logger;
   /** Whether the Kubernetes API answers (launches and shutdowns are refused at once while it does not). */
   apiHealth?: { readonly reachable: boolean; check(): Promise<boolean> };
+  /** Where launches, restarts, interrupts, shutdowns, culls and relayed messages are counted. */
+  metrics?: MetricsSink;
 }
 
 /** What re-attachment did: kernels attached, records removed (the API said the kernel is gone), records kept for a retry. */
@@ -120,9 +123,10 @@ export class ManagedKernel {
     /** The kernelspec's `interrupt_mode`: SIGINT through the launcher, or `interrupt_request` on control. */
     readonly interruptMode: InterruptMode,
     readonly log: Logger,
+    metrics?: MetricsSink,
   ) {
     this.monitor = new KernelMonitor(log);
-    this.channels = new KernelChannels({ kernelId: id, log, onActivity: () => this.monitor.touch() });
+    this.channels = new KernelChannels({ kernelId: id, log, onActivity: () => this.monitor.touch(), ...(metrics ? { onRelay: (c, d) => metrics.relayed(c, d) } : {}) });
   }
 
   get connectionInfo(): KernelConnectionInfo {
@@ -217,6 +221,40 @@ export class KernelManager {
 
   /** Launches a kernel of kernelspec `name` with the (already allowed) request env. Nothing is left behind on failure. */
   async start(name: string, env: Record<string, string>): Promise<KernelModel> {
+    const began = performance.now();
+    const seconds = (): number => (performance.now() - began) / 1000;
+    try {
+      const model = await this.startKernel(name, env);
+      this.o.metrics?.launch(name, 'success', '', seconds());
+      return model;
+    } catch (e) {
+      this.o.metrics?.launch(name, 'failure', e instanceof GpError ? e.code : 'GP_INTERNAL', seconds());
+      throw e;
+    }
+  }
+
+  /** Counts a restart, interrupt or shutdown of a known kernel by its kernelspec and result. */
+  private async counted<T>(what: 'restart' | 'interrupt' | 'shutdown', kernelId: string, action: () => Promise<T>): Promise<T> {
+    const name = this.kernels.get(kernelId)?.name;
+    try {
+      const result = await action();
+      if (name !== undefined) this.o.metrics?.[what](name, 'success');
+      return result;
+    } catch (e) {
+      if (name !== undefined) this.o.metrics?.[what](name, 'failure');
+      throw e;
+    }
+  }
+
+  /** Each kernel's kernelspec and namespace (an automatic, per-kernel namespace as `(automatic)`), for metrics. */
+  running(): Array<{ kernelspec: string; namespace: string }> {
+    return [...this.kernels.values()].map((k) => {
+      const info = k.provisioner.getProvisionerInfo();
+      return { kernelspec: k.name, namespace: info.gp?.namespace_mode === 'automatic' ? AUTOMATIC_NAMESPACE : (info.kernel_ns ?? '') };
+    });
+  }
+
+  private async startKernel(name: string, env: Record<string, string>): Promise<KernelModel> {
     if (this.closing) throw new GpError('GP_GATEWAY_SHUTTING_DOWN', 'The gateway is shutting down; start the kernel again once it is back.', { httpStatus: 503 });
     await this.requireApi(`Kernel ${name} cannot be started`);
     const kernelId = randomUUID();
@@ -258,7 +296,7 @@ export class KernelManager {
       if (intent) await this.removeLaunch(intent, log);
       throw e;
     }
-    const kernel = new ManagedKernel(kernelId, name, env, provisioner, interruptMode, log);
+    const kernel = new ManagedKernel(kernelId, name, env, provisioner, interruptMode, log, this.o.metrics);
     try {
       kernel.monitor.connect(kernel.connectionInfo);
     } catch (e) {
@@ -380,7 +418,11 @@ export class KernelManager {
     if (record && leftovers) await this.removeLaunch({ ...record, launching: leftovers }, kernel.log);
   }
 
-  async interrupt(kernelId: string): Promise<void> {
+  interrupt(kernelId: string): Promise<void> {
+    return this.counted('interrupt', kernelId, () => this.interruptKernel(kernelId));
+  }
+
+  private async interruptKernel(kernelId: string): Promise<void> {
     const kernel = await this.get(kernelId);
     await kernel.serialized(async () => {
       if (kernel.interruptMode === 'message') {
@@ -400,7 +442,11 @@ export class KernelManager {
   }
 
   /** Restart: the same id, a new pod; connected WebSockets follow the new ports. */
-  async restart(kernelId: string): Promise<KernelModel> {
+  restart(kernelId: string): Promise<KernelModel> {
+    return this.counted('restart', kernelId, () => this.restartKernel(kernelId));
+  }
+
+  private async restartKernel(kernelId: string): Promise<KernelModel> {
     const kernel = await this.get(kernelId);
     return kernel.serialized(async () => {
       // A restart half done when the API stops answering would lose the kernel: start none then.
@@ -435,7 +481,11 @@ export class KernelManager {
    * fails, the kernel and its record are kept (`KubernetesUnreachableError` / `KernelShutdownError`) and a
    * retry can finish the job.
    */
-  async shutdown(kernelId: string): Promise<void> {
+  shutdown(kernelId: string): Promise<void> {
+    return this.counted('shutdown', kernelId, () => this.shutdownKernel(kernelId));
+  }
+
+  private async shutdownKernel(kernelId: string): Promise<void> {
     if (!this.kernels.has(kernelId) && this.pending.has(kernelId) && !this.pending.get(kernelId)?.record.launching) {
       // Recorded but not re-attached: try now; shut down what that finds.
       const settled = await this.settle(kernelId);
@@ -577,7 +627,7 @@ export class KernelManager {
       log.info('A recorded kernel is gone; its record was removed.');
       return 'removed';
     }
-    const kernel = new ManagedKernel(record.kernelId, record.name, record.env, provisioner, interruptMode, log);
+    const kernel = new ManagedKernel(record.kernelId, record.name, record.env, provisioner, interruptMode, log, this.o.metrics);
     kernel.monitor.executionState = 'idle';
     kernel.monitor.connect(kernel.connectionInfo);
     this.kernels.set(record.kernelId, kernel);
@@ -621,7 +671,11 @@ export class KernelManager {
     const ids = kernelsToCull(candidates, policy, now);
     for (const id of ids) {
       this.log.info('Culling an idle kernel.', { kernel_id: id, idle_timeout: policy.idleTimeoutSeconds });
-      await this.shutdown(id).catch((e: unknown) => this.log.warn('Culling a kernel failed.', { kernel_id: id, error: e }));
+      const name = this.kernels.get(id)?.name ?? '';
+      await this.shutdown(id).then(
+        () => this.o.metrics?.culled(name),
+        (e: unknown) => this.log.warn('Culling a kernel failed.', { kernel_id: id, error: e }),
+      );
     }
     return ids;
   }

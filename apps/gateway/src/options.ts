@@ -301,6 +301,17 @@ export const gatewayOptionTable = defineOptions({
     env: 'GP_GATEWAY_KUBE_API_CHECK_INTERVAL',
     validate: positive,
   }),
+  metrics_port: defineOption<number>({
+    name: 'metrics_port',
+    kind: 'int',
+    section: GATEWAY_SECTION,
+    help:
+      "A second port (on --ip) serving only GET /metrics, without the token, for Prometheus; 0: none. /metrics on the main port always needs the token, which opens every kernel: a scraper should not hold it.",
+    default: 0,
+    defaultText: '0 (none; /metrics on --port with the token)',
+    env: 'GP_GATEWAY_METRICS_PORT',
+    validate: (v) => (v >= 0 && v <= 65535 ? undefined : 'a port number in 1..65535, or 0 for none'),
+  }),
   log_level: defineOption<LogLevel>({
     name: 'log_level',
     kind: 'log-level',

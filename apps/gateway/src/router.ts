@@ -4,6 +4,7 @@ export type Route =
   | { kind: 'api' }
   | { kind: 'healthz' }
   | { kind: 'readyz' }
+  | { kind: 'metrics' }
   | { kind: 'kernelspecs' }
   | { kind: 'kernelspec'; name: string }
   | { kind: 'kernelspec-resource'; name: string; file: string }
@@ -38,6 +39,7 @@ export function matchRoute(pathname: string, baseUrl = ''): Route | undefined {
   const p = parts as string[];
   if (p.length === 1 && p[0] === 'healthz') return { kind: 'healthz' };
   if (p.length === 1 && p[0] === 'readyz') return { kind: 'readyz' };
+  if (p.length === 1 && p[0] === 'metrics') return { kind: 'metrics' };
   if (p[0] === 'kernelspecs' && p.length === 3) return { kind: 'kernelspec-resource', name: p[1]!, file: p[2]! };
   if (p[0] !== 'api') return undefined;
   if (p.length === 1) return { kind: 'api' };

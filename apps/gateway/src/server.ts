@@ -11,6 +11,7 @@ import type { KernelManager } from './kernels.js';
 import { NotFoundError, kernelspecModel, type KernelSpecCatalog } from './kernelspecs.js';
 import { parseStartKernelBody, BadRequestError } from './policy.js';
 import { allowedMethods, matchRoute, normalizeBaseUrl, type Route } from './router.js';
+import { CONTENT_TYPE as METRICS_CONTENT_TYPE } from './metrics/registry.js';
 import { ConnectionSlots, isOriginAllowed, isRefusal, originRefusal, type Refusal } from './ws-admission.js';
 
 export const GATEWAY_VERSION = '0.1.0';
@@ -31,6 +32,8 @@ export interface HandlerOptions {
   maxMessageSize: number;
   maxConnectionsPerKernel: number;
   maxConnections: number;
+  /** The Prometheus exposition for `GET /metrics` (token required here; see --metrics-port). */
+  metrics?: () => string;
 }
 
 /** How long a refused upgrade's socket may linger before it is destroyed (a client that never reads). */
@@ -166,6 +169,13 @@ export function createHandlers(o: HandlerOptions): {
         return sendJson(res, 200, { status: 'ok' });
       case 'readyz':
         return o.isReady() ? sendJson(res, 200, { status: 'ready', kernels: o.kernels.size }) : sendJson(res, 503, { status: 'not ready' });
+      case 'metrics': {
+        if (!o.metrics) throw new NotFoundError('GP_NO_SUCH_RESOURCE', 'No endpoint at /metrics.', {});
+        const text = o.metrics();
+        res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text) });
+        res.end(text);
+        return;
+      }
       case 'kernel-channels':
         return sendJson(res, 400, { message: 'This endpoint takes WebSocket upgrades only.', reason: 'Bad Request' });
     }

@@ -10,6 +10,7 @@ export * from './quantity.js';
 export * from './spark.js';
 export { ADMIN_OWNED_SPARK_KEYS, CLIENT_KUBERNETES_KEYS, SparkOptionsError, checkClientSparkOpts, sparkSubmitArgs, splitShellWords, type ShellWordsOptions } from './spark-opts.js';
 export { createKubeClient, loadKubeConfig, resourcePath, type KubeClient, type KubeRequest } from './kube.js';
+export { observeKubeRequests, reportKubeRequest, resourceOfPath, verbOf, type KubeRequestEvent, type KubeRequestObserver, type KubeVerb } from './kube-observer.js';
 export { KERNEL_POD_TEMPLATE, loadTemplate, templateVars, type TemplateSource } from './render.js';
 /** The request variables the templates parse into volume and mount lists (the mount-bearing ones). */
 export { LIST_VARIABLES as VOLUME_LIST_VARIABLES } from '@gp/templates';

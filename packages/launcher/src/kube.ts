@@ -11,6 +11,7 @@ import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { ConfigError } from '@gp/core';
 import { type Env } from './env.js';
 import { type K8sVerb, kubernetesError, type ObjectRef } from './errors.js';
+import { reportKubeRequest } from './kube-observer.js';
 
 export const FIELD_MANAGER = 'gp-launcher';
 
@@ -67,7 +68,13 @@ export function createKubeClient(kc: KubeConfig, requestTimeoutMs = 60_000): Kub
       }
       const mod = url.protocol === 'http:' ? http : https;
       return new Promise<T>((resolve, reject) => {
+        let reported = false;
+        const report = (status: number): void => {
+          if (!reported) reportKubeRequest(kc, req.method, req.path, status);
+          reported = true;
+        };
         const r = mod.request(url, { ...opts, headers, method: req.method, timeout: requestTimeoutMs }, (res) => {
+          report(res.statusCode ?? 0);
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('error', reject);
@@ -86,7 +93,10 @@ export function createKubeClient(kc: KubeConfig, requestTimeoutMs = 60_000): Kub
           });
         });
         r.on('timeout', () => r.destroy(Object.assign(new Error(`request to ${url.host} timed out`), { code: 'ETIMEDOUT' })));
-        r.on('error', reject);
+        r.on('error', (e) => {
+          report(0);
+          reject(e);
+        });
         if (payload) r.write(payload);
         r.end();
       });

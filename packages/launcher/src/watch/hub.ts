@@ -4,7 +4,6 @@
  * (a kernel id, a pod name), so each kernel's listener sees only its own objects. A watch stops when
  * its last lease is released.
  */
-import { createHash } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '@gp/core';
 import {
@@ -20,8 +19,11 @@ import {
   type WatchListener,
   type WatchNotification,
 } from './resource-watch.js';
+import { kubeConfigIdentity } from './identity.js';
 import { kubeConfigTransport, type KubeTransport } from './transport.js';
 import type { EventLike, KubeObject } from './types.js';
+
+export { kubeConfigIdentity } from './identity.js';
 
 /** The label every kernel pod (and Spark driver pod) carries; the default pod watch selects on it. */
 export const KERNEL_ID_LABEL = 'kernel_id';
@@ -135,18 +137,6 @@ interface Entry {
 
 const hubsByConfig = new WeakMap<KubeConfig, WatchHub>();
 const hubsByIdentity = new Map<string, WatchHub>();
-
-/**
- * Which cluster and credentials a KubeConfig stands for: server, context, user name and a digest of
- * the user's credential fields (never the credentials themselves), so two KubeConfig objects loaded
- * from the same file (or in-cluster) share watches and two identities never do.
- */
-export function kubeConfigIdentity(kc: KubeConfig): string {
-  const cluster = kc.getCurrentCluster();
-  const user = kc.getCurrentUser();
-  const digest = createHash('sha256').update(JSON.stringify(user ?? {})).digest('hex').slice(0, 16);
-  return `${cluster?.server ?? '?'}|${cluster?.skipTLSVerify ? 'insecure' : 'tls'}|${kc.getCurrentContext()}|${user?.name ?? '?'}|${digest}`;
-}
 
 export class WatchHub {
   private readonly entries = new Map<string, Entry>();

@@ -11,6 +11,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { createInterface } from 'node:readline';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { reportKubeRequest } from '../kube-observer.js';
 import { KubeApiError } from './errors.js';
 import type { KubeObject } from './types.js';
 
@@ -85,6 +86,7 @@ export function kubeConfigTransport(kc: KubeConfig): KubeTransport {
   const identity = `${cluster?.server ?? '?'}#${user?.name ?? '?'}#${kc.getCurrentContext()}`;
 
   async function open(path: string, query: QueryParams, signal: AbortSignal): Promise<http.IncomingMessage> {
+    const watch = query.watch === true;
     const current = kc.getCurrentCluster();
     if (!current) throw new Error('The KubeConfig has no current cluster; load a kubeconfig or in-cluster config first.');
     const url = buildUrl(current.server, path, query);
@@ -101,9 +103,11 @@ export function kubeConfigTransport(kc: KubeConfig): KubeTransport {
       req.on('socket', (s) => s.setKeepAlive(true, 30_000));
       req.on('error', (err) => {
         signal.removeEventListener('abort', onAbort);
+        if (!signal.aborted) reportKubeRequest(kc, 'GET', path, 0, watch);
         reject(signal.aborted ? abortReason(signal) : err);
       });
       req.on('response', (res) => {
+        reportKubeRequest(kc, 'GET', path, res.statusCode ?? 0, watch);
         res.on('close', () => signal.removeEventListener('abort', onAbort));
         resolve(res);
       });
