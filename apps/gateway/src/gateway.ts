@@ -98,7 +98,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     throw e;
   }
   const kubernetesApi = new KubernetesApiHealth(kubeConfig.getCurrentCluster()?.server ?? '', readyzProbe(kubeConfig), logger);
-  const kernels = new KernelManager({ specs, store, kubeConfig, hub: WatchHub.forKubeConfig(kubeConfig), responseListener, hostEnv, logger, apiHealth: kubernetesApi });
+  const kernels = new KernelManager({ specs, store, kubeConfig, hub: WatchHub.forKubeConfig(kubeConfig), responseListener, hostEnv, logger, apiHealth: kubernetesApi,
+    limits: { maxKernels: settings.max_kernels, maxKernelsPerUser: settings.max_kernels_per_user },
+  });
 
   // Ready = can serve launches: started up and the Kubernetes API answers.
   let ready = false;
