@@ -4,6 +4,7 @@
  * periodically); follows whether the Kubernetes API answers (readiness, one log line per transition).
  */
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { GpError, ResponseListener, createLogger, responseListenerOptionsFromEnv, type Logger } from '@gp/core';
 import { WatchHub, loadKubeConfig } from '@gp/launcher';
@@ -13,6 +14,7 @@ import { KernelManager, type ReattachResult } from './kernels.js';
 import { settingsFromOptions, type GatewayOptions, type GatewaySettings } from './options.js';
 import { createHandlers } from './server.js';
 import { FileKernelStore, MemoryKernelStore, type KernelStore } from './store.js';
+import { loadTls } from './tls.js';
 import { resolveToken } from './token.js';
 import { raiseZmqSocketLimit } from './zmq-context.js';
 
@@ -24,7 +26,7 @@ export interface CloseOptions {
 }
 
 export interface RunningGateway {
-  /** `http://<ip>:<port><base_url>` without a trailing slash. */
+  /** `http(s)://<ip>:<port><base_url>` without a trailing slash (https with --certfile/--keyfile). */
   url: string;
   /** The token clients send (`Authorization: token <token>`). */
   token: string;
@@ -78,6 +80,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const logger: Logger = options.logger ?? createLogger({ name: 'GatewayApp', level: settings.log_level, format: settings.log_format });
   const kubeConfig = options.kubeConfig ?? loadKubeConfig(hostEnv);
   const { token, origin: tokenOrigin } = resolveToken(settings);
+  // Checked before anything starts: a bad certificate, key or CA file is one typed error.
+  const tls = loadTls(settings);
   const generatedToken = tokenOrigin === 'generated';
   // One set of ZeroMQ sockets per kernel with clients, plus its monitor: the context's default 1023 would
   // cap the gateway at ~200 kernels; the process's file descriptors are the real limit.
@@ -116,8 +120,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     maxMessageSize: settings.ws_max_message_size,
     maxConnectionsPerKernel: settings.ws_max_connections_per_kernel,
     maxConnections: settings.ws_max_connections,
+    clientCertRequired: tls?.requestCert ?? false,
   });
-  const server = createServer(handlers.request);
+  const server: Server = tls ? createHttpsServer(tls, handlers.request) : createServer(handlers.request);
   server.on('upgrade', handlers.upgrade);
   // Kernel launches can take minutes: no request timeout (Jupyter Server's client sets its own).
   server.requestTimeout = 0;
@@ -135,7 +140,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   server.on('error', (e: NodeJS.ErrnoException) => logger.error('Accepting a connection failed.', { code: e.code, error: e }));
   const host = address.address.includes(':') ? `[${address.address}]` : address.address;
   const baseUrl = settings.base_url.replace(/\/+$/, '');
-  const url = `http://${host}:${address.port}${baseUrl}`;
+  const url = `${tls ? 'https' : 'http'}://${host}:${address.port}${baseUrl}`;
 
   // With the API down, records are kept and re-attached once it answers (never taken for dead kernels).
   const apiUp = await kubernetesApi.check();

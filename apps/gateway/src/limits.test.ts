@@ -5,7 +5,7 @@ import { checkKernelLimits, KernelLimitError } from './limits.js';
 import { MemoryKernelStore } from './store.js';
 
 describe('checkKernelLimits', () => {
-  const u = (name?: string) => (name === undefined ? {} : { KERNEL_USERNAME: name });
+  const u = (name?: string): Record<string, string> => (name === undefined ? {} : { KERNEL_USERNAME: name });
 
   it('refuses one kernel past --max-kernels, naming the limit and its option', () => {
     expect(() => checkKernelLimits({ maxKernels: 2, maxKernelsPerUser: 0 }, [u('a')], u('b'))).not.toThrow();

@@ -11,6 +11,7 @@ import type { KernelManager } from './kernels.js';
 import { NotFoundError, kernelspecModel, type KernelSpecCatalog } from './kernelspecs.js';
 import { parseStartKernelBody, BadRequestError } from './policy.js';
 import { allowedMethods, matchRoute, normalizeBaseUrl, type Route } from './router.js';
+import { clientCertificateRefusal } from './tls.js';
 import { ConnectionSlots, isOriginAllowed, isRefusal, originRefusal, type Refusal } from './ws-admission.js';
 
 export const GATEWAY_VERSION = '0.1.0';
@@ -31,6 +32,8 @@ export interface HandlerOptions {
   maxMessageSize: number;
   maxConnectionsPerKernel: number;
   maxConnections: number;
+  /** --client-ca is set: every endpoint but /healthz and /readyz needs a client certificate it signed. */
+  clientCertRequired?: boolean;
 }
 
 /** How long a refused upgrade's socket may linger before it is destroyed (a client that never reads). */
@@ -183,6 +186,10 @@ export function createHandlers(o: HandlerOptions): {
       try {
         if (!matched) throw new NotFoundError('GP_NO_SUCH_RESOURCE', `No endpoint at ${url.pathname}.`, { path: url.pathname });
         const open = matched.kind === 'healthz' || matched.kind === 'readyz';
+        if (!open && o.clientCertRequired) {
+          const refusal = clientCertificateRefusal(req);
+          if (refusal) throw refusal;
+        }
         if (!open && !isAuthorized(req, url, o.token)) throw new UnauthorizedError();
         await route(req, res, matched);
         log.debug('request', { status: res.statusCode });
@@ -213,6 +220,10 @@ export function createHandlers(o: HandlerOptions): {
     const matched = matchRoute(url.pathname, base);
     if (!matched || matched.kind !== 'kernel-channels') {
       return refuse({ status: 404, reason: 'Not Found', code: 'GP_NO_SUCH_RESOURCE', message: `No WebSocket endpoint at ${url.pathname}.` });
+    }
+    if (o.clientCertRequired) {
+      const refusal = clientCertificateRefusal(req);
+      if (refusal) return refuse({ status: 403, reason: 'Forbidden', code: refusal.code, message: refusal.message });
     }
     if (!isOriginAllowed(req, o.allowOrigin)) return refuse(originRefusal(req.headers.origin ?? ''));
     if (!isAuthorized(req, url, o.token)) {
