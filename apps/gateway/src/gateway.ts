@@ -121,6 +121,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     maxConnectionsPerKernel: settings.ws_max_connections_per_kernel,
     maxConnections: settings.ws_max_connections,
     clientCertRequired: tls?.requestCert ?? false,
+    namespace: hostEnv.GP_NAMESPACE || 'default',
   });
   const server: Server = tls ? createHttpsServer(tls, handlers.request) : createServer(handlers.request);
   server.on('upgrade', handlers.upgrade);

@@ -34,6 +34,8 @@ export interface HandlerOptions {
   maxConnections: number;
   /** --client-ca is set: every endpoint but /healthz and /readyz needs a client certificate it signed. */
   clientCertRequired?: boolean;
+  /** GP_NAMESPACE (default `default`): a request's KERNEL_NAMESPACE equal to it is dropped rather than refused. */
+  namespace?: string;
 }
 
 /** How long a refused upgrade's socket may linger before it is destroyed (a client that never reads). */
@@ -149,7 +151,10 @@ export function createHandlers(o: HandlerOptions): {
       case 'kernels':
         if (method === 'GET') return sendJson(res, 200, await o.kernels.list());
         {
-          const body = parseStartKernelBody(await readBody(req), o.allowedEnv);
+          const body = parseStartKernelBody(await readBody(req), o.allowedEnv, { namespace: o.namespace });
+          if (body.dropped.length > 0) {
+            o.logger.warn('Ignored variables of the kernel request\'s env (not allowed; the kernel starts without them).', { dropped: body.dropped.map((d) => `${d.name} (${d.why})`) });
+          }
           const name = body.name ?? o.specs.defaultKernelName();
           o.specs.get(name); // 404 before anything is created
           const model = await o.kernels.start(name, body.env);
