@@ -145,8 +145,11 @@ describe('the gateway over TLS', () => {
     });
 
     it('refuses REST and WebSocket requests without a certificate, or with one another CA signed (403 GP_CLIENT_CERT_REQUIRED)', async () => {
-      for (const tls of [{}, { cert: certs.strangerCert, key: certs.strangerKey }]) {
-        await expect(get(`${g.url}/api/kernels`, tls)).resolves.toMatchObject({ status: 403, body: { code: 'GP_CLIENT_CERT_REQUIRED' } });
+      for (const [tls, why] of [
+        [{}, 'no client certificate was presented'],
+        [{ cert: certs.strangerCert, key: certs.strangerKey }, 'the client certificate is not signed by it: UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
+      ] as const) {
+        await expect(get(`${g.url}/api/kernels`, tls)).resolves.toMatchObject({ status: 403, body: { code: 'GP_CLIENT_CERT_REQUIRED', reason: 'GP_CLIENT_CERT_REQUIRED', message: expect.stringContaining(why) } });
         expect(await wsStatus(`${g.url.replace('https:', 'wss:')}/api/kernels/no-such-kernel/channels`, tls)).toBe(403);
       }
     });

@@ -30,7 +30,7 @@ export class TlsConfigError extends GpError {
 /** A request over TLS without a client certificate signed by --client-ca: HTTP 403. */
 export class ClientCertificateError extends GpError {
   constructor(reason: string) {
-    super('GP_CLIENT_CERT_REQUIRED', `This gateway requires a client certificate signed by its --client-ca (${reason}).`, { httpStatus: 403, details: { reason } });
+    super('GP_CLIENT_CERT_REQUIRED', `This gateway requires a client certificate signed by its --client-ca (${reason}).`, { httpStatus: 403, details: { tls_error: reason } });
   }
 }
 
@@ -84,6 +84,8 @@ export function loadTls(s: TlsSettings): TlsServerOptions | undefined {
 export function clientCertificateRefusal(req: IncomingMessage): ClientCertificateError | undefined {
   const socket = req.socket as TLSSocket;
   if (socket.authorized) return undefined;
-  const reason = socket.authorizationError ? String(socket.authorizationError) : 'no client certificate';
-  return new ClientCertificateError(reason === 'UNABLE_TO_GET_ISSUER_CERT' || reason === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' ? `certificate not signed by the client CA: ${reason}` : reason);
+  const error = socket.authorizationError ? String((socket.authorizationError as NodeJS.ErrnoException).code ?? socket.authorizationError) : '';
+  const signedElsewhere = ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT'];
+  if (socket.getPeerCertificate && Object.keys(socket.getPeerCertificate()).length === 0) return new ClientCertificateError('no client certificate was presented');
+  return new ClientCertificateError(signedElsewhere.includes(error) ? `the client certificate is not signed by it: ${error}` : `the client certificate was not accepted: ${error || 'unknown'}`);
 }
