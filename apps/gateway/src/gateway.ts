@@ -125,6 +125,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   });
   const server: Server = tls ? createHttpsServer(tls, handlers.request) : createServer(handlers.request);
   server.on('upgrade', handlers.upgrade);
+  // A failed TLS handshake (plain HTTP on the TLS port, an untrusted client...) ends only that connection.
+  if (tls) server.on('tlsClientError', (e: NodeJS.ErrnoException) => logger.debug('A TLS handshake failed.', { code: e.code, reason: e.message.split('\n')[0] }));
   // Kernel launches can take minutes: no request timeout (Jupyter Server's client sets its own).
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;

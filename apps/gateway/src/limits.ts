@@ -16,7 +16,7 @@ export interface KernelLimitSettings {
 export class KernelLimitError extends AuthorizationError {
   constructor(limit: 'max_kernels' | 'max_kernels_per_user', max: number, user?: string) {
     const flag = limit === 'max_kernels' ? '--max-kernels' : '--max-kernels-per-user';
-    const who = limit === 'max_kernels' ? 'The gateway has' : `User ${JSON.stringify(user ?? '')} has`;
+    const who = limit === 'max_kernels' ? 'The gateway has' : user ? `User ${JSON.stringify(user)} has` : 'Kernels without a KERNEL_USERNAME (one anonymous user) have';
     super(
       'GP_KERNEL_LIMIT_REACHED',
       `${who} ${max} kernel${max === 1 ? '' : 's'} running or starting, the limit (${flag}=${max}); shut one down first, or an operator can raise ${flag}.`,
