@@ -71,7 +71,7 @@ describe('chart defaults agree with the rest of the project', () => {
   it('sets the gateway options under the environment names the gateway reads', () => {
     const configMap = readFileSync(join(CHART_DIR, 'templates', 'configmap.yaml'), 'utf8');
     const { options } = gatewayOptionTable;
-    for (const option of [options.allowed_env, options.cull_idle_timeout, options.cull_interval, options.cull_connected, options.cull_busy, options.state_file, options.log_format, options.ip, options.port]) {
+    for (const option of [options.allowed_env, options.cull_idle_timeout, options.cull_interval, options.cull_connected, options.cull_busy, options.state_file, options.log_format, options.ip, options.port, options.max_kernels, options.max_kernels_per_user, options.certfile, options.keyfile, options.client_ca]) {
       expect(configMap).toContain(`${option.env}:`);
     }
   });

@@ -96,6 +96,11 @@ const cases: Case[] = [
     rbac: () => ({ modes: ['shared', 'auto'], sparkOperator: true, templateResources: ['secrets', 'persistentvolumeclaims', 'services', 'configmaps'] }),
   },
   { title: 'every mode', values: () => ({ namespaceModes: ['shared', 'byo', 'auto'] }), rbac: () => ({ modes: ['shared', 'byo', 'auto'] }) },
+  {
+    title: 'TLS with client certificates, kernel limits',
+    values: () => ({ tls: { enabled: true, secretName: 'gateway-tls', clientCA: true }, limits: { maxKernels: 50, maxKernelsPerUser: 3 } }),
+    rbac: () => ({ modes: ['shared'] }),
+  },
 ];
 
 describe('helm lint', () => {
@@ -155,6 +160,30 @@ describe('helm template, applied server-side with strict field validation (dry r
     expect((await configOf({ namespaceModes: ['shared', 'auto'] })).GP_SHARED_NAMESPACE).toBe('false');
     const data = await configOf({ allowedEnv: ['KERNEL_USERNAME', 'KERNEL_EXTRA_*'], culling: { idleTimeout: 600, busy: true }, extraConfig: { GP_GATEWAY_LOG_LEVEL: 'debug' } });
     expect(data).toMatchObject({ GP_GATEWAY_ALLOWED_ENV: 'KERNEL_USERNAME,KERNEL_EXTRA_*', GP_GATEWAY_CULL_IDLE_TIMEOUT: '600', GP_GATEWAY_CULL_BUSY: 'true', GP_GATEWAY_LOG_LEVEL: 'debug' });
+  });
+
+  it('TLS mounts the Secret read-only, points the gateway at its files and probes over HTTPS; limits reach the ConfigMap', async () => {
+    const objects = await template({ tls: { enabled: true, secretName: 'gateway-tls', clientCA: true }, limits: { maxKernels: 50, maxKernelsPerUser: 3 } });
+    const deployment = objects.find((o) => o.kind === 'Deployment') as V1Deployment;
+    const pod = deployment.spec!.template.spec!;
+    const container = pod.containers[0]!;
+    expect(pod.volumes!.find((v) => v.name === 'tls')).toEqual({ name: 'tls', secret: { secretName: 'gateway-tls', defaultMode: 0o440 } });
+    expect(container.volumeMounts!.find((m) => m.name === 'tls')).toEqual({ name: 'tls', mountPath: '/etc/gp-gateway/tls', readOnly: true });
+    for (const probe of [container.startupProbe, container.livenessProbe, container.readinessProbe]) expect(probe!.httpGet!.scheme).toBe('HTTPS');
+    const data = (objects.find((o) => o.kind === 'ConfigMap') as V1ConfigMap).data!;
+    expect(data).toMatchObject({
+      GP_GATEWAY_CERTFILE: '/etc/gp-gateway/tls/tls.crt',
+      GP_GATEWAY_KEYFILE: '/etc/gp-gateway/tls/tls.key',
+      GP_GATEWAY_CLIENT_CA: '/etc/gp-gateway/tls/ca.crt',
+      GP_GATEWAY_MAX_KERNELS: '50',
+      GP_GATEWAY_MAX_KERNELS_PER_USER: '3',
+    });
+    // Without clientCA: no CA file; without TLS: plain HTTP probes and no TLS settings.
+    const serverOnly = (await template({ tls: { enabled: true, secretName: 'gateway-tls' } })).find((o) => o.kind === 'ConfigMap') as V1ConfigMap;
+    expect(serverOnly.data!.GP_GATEWAY_CLIENT_CA).toBeUndefined();
+    const plain = await template({});
+    expect((plain.find((o) => o.kind === 'Deployment') as V1Deployment).spec!.template.spec!.containers[0]!.readinessProbe!.httpGet!.scheme).toBeUndefined();
+    expect(Object.keys((plain.find((o) => o.kind === 'ConfigMap') as V1ConfigMap).data!).filter((k) => /CERTFILE|KEYFILE|CLIENT_CA/.test(k))).toEqual([]);
   });
 
   it('the kernel-image puller pulls each image of the values in an init container running the no-op command, under baseline Pod Security', async () => {
@@ -218,6 +247,8 @@ describe('bad values are refused with a message naming the value', () => {
     ['an unknown value', { replica: 2 }, /additional properties 'replica' not allowed/],
     ['a bad kernel image', { kernelImagePuller: { enabled: true, images: ['Not An Image'] } }, /at '\/kernelImagePuller\/images\/0': 'Not An Image' does not match pattern/],
     ['an unknown template resource', { kernels: { templateResources: ['pods'] } }, /at '\/kernels\/templateResources\/0': value must be one of/],
+    ['a negative kernel limit', { limits: { maxKernels: -1 } }, /at '\/limits\/maxKernels': minimum: got -1, want 0/],
+    ['a TLS Secret name that is not a name', { tls: { enabled: true, secretName: 'Gateway TLS' } }, /at '\/tls\/secretName'/],
   ];
   // Refused by the templates' checks (`fail`): `helm template`/`install` fail; `helm lint` runs templates in lint
   // mode, where Helm turns `fail` into a log line carrying the message, and exits 0.
@@ -232,6 +263,8 @@ describe('bad values are refused with a message naming the value', () => {
     ['a kernel service account in auto mode only', { namespaceModes: ['auto'], kernels: { serviceAccount: 'kernel' } }, /Invalid value "kernel" for kernels\.serviceAccount: expected no kernel service account unless mode "shared"/],
     ['the release namespace among the BYO namespaces with shared', { namespaceModes: ['shared', 'byo'], byoNamespaces: ['RELEASE_NS'] }, /byoNamespaces lists the release namespace "gw-helm-[0-9a-f]+", which shared mode already covers/],
     ['the puller without images', { kernelImagePuller: { enabled: true, images: [] } }, /kernelImagePuller\.enabled is true but kernelImagePuller\.images is empty/],
+    ['TLS without a Secret', { tls: { enabled: true } }, /tls\.enabled is true but tls\.secretName is empty/],
+    ['client certificates without TLS', { tls: { clientCA: true, secretName: 'gateway-tls' } }, /tls\.clientCA is true but tls\.enabled is false/],
   ];
   for (const [title, rawValues, message] of [...bySchema, ...byTemplates]) {
     const schema = bySchema.some(([t]) => t === title);

@@ -4,6 +4,7 @@
  * periodically); follows whether the Kubernetes API answers (readiness, one log line per transition).
  */
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { GpError, ResponseListener, createLogger, responseListenerOptionsFromEnv, type Logger } from '@gp/core';
 import { WatchHub, loadKubeConfig, observeKubeRequests } from '@gp/launcher';
@@ -15,6 +16,7 @@ import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { settingsFromOptions, type GatewayOptions, type GatewaySettings } from './options.js';
 import { createHandlers } from './server.js';
 import { FileKernelStore, MemoryKernelStore, type KernelStore } from './store.js';
+import { loadTls } from './tls.js';
 import { resolveToken } from './token.js';
 import { raiseZmqSocketLimit } from './zmq-context.js';
 
@@ -26,7 +28,7 @@ export interface CloseOptions {
 }
 
 export interface RunningGateway {
-  /** `http://<ip>:<port><base_url>` without a trailing slash. */
+  /** `http(s)://<ip>:<port><base_url>` without a trailing slash (https with --certfile/--keyfile). */
   url: string;
   /** The token clients send (`Authorization: token <token>`). */
   token: string;
@@ -83,6 +85,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const logger: Logger = options.logger ?? createLogger({ name: 'GatewayApp', level: settings.log_level, format: settings.log_format });
   const kubeConfig = options.kubeConfig ?? loadKubeConfig(hostEnv);
   const { token, origin: tokenOrigin } = resolveToken(settings);
+  // Checked before anything starts: a bad certificate, key or CA file is one typed error.
+  const tls = loadTls(settings);
   const generatedToken = tokenOrigin === 'generated';
   // One set of ZeroMQ sockets per kernel with clients, plus its monitor: the context's default 1023 would
   // cap the gateway at ~200 kernels; the process's file descriptors are the real limit.
@@ -113,7 +117,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     api: () => kubernetesApi.status(),
   });
   const stopObserving = observeKubeRequests(kubeConfig, { request: (e) => metrics.kubeRequest(e.verb, e.resource, e.status) });
-  const kernels: KernelManager = new KernelManager({ specs, store, kubeConfig, hub, responseListener, hostEnv, logger, apiHealth: kubernetesApi, metrics });
+  const kernels: KernelManager = new KernelManager({ specs, store, kubeConfig, hub, responseListener, hostEnv, logger, apiHealth: kubernetesApi, metrics,
+    limits: { maxKernels: settings.max_kernels, maxKernelsPerUser: settings.max_kernels_per_user },
+  });
 
   // Ready = can serve launches: started up and the Kubernetes API answers.
   let ready = false;
@@ -130,9 +136,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     maxConnectionsPerKernel: settings.ws_max_connections_per_kernel,
     maxConnections: settings.ws_max_connections,
     metrics: () => metrics.expose(),
+    clientCertRequired: tls?.requestCert ?? false,
+    namespace: hostEnv.GP_NAMESPACE || 'default',
   });
-  const server = createServer(handlers.request);
+  const server: Server = tls ? createHttpsServer(tls, handlers.request) : createServer(handlers.request);
   server.on('upgrade', handlers.upgrade);
+  // A failed TLS handshake (plain HTTP on the TLS port, an untrusted client...) ends only that connection.
+  if (tls) server.on('tlsClientError', (e: NodeJS.ErrnoException) => logger.debug('A TLS handshake failed.', { code: e.code, reason: e.message.split('\n')[0] }));
   // Kernel launches can take minutes: no request timeout (Jupyter Server's client sets its own).
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
@@ -155,7 +165,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   server.on('error', (e: NodeJS.ErrnoException) => logger.error('Accepting a connection failed.', { code: e.code, error: e }));
   const host = address.address.includes(':') ? `[${address.address}]` : address.address;
   const baseUrl = settings.base_url.replace(/\/+$/, '');
-  const url = `http://${host}:${address.port}${baseUrl}`;
+  const url = `${tls ? 'https' : 'http'}://${host}:${address.port}${baseUrl}`;
 
   // With the API down, records are kept and re-attached once it answers (never taken for dead kernels).
   const apiUp = await kubernetesApi.check();

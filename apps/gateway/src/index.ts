@@ -11,7 +11,9 @@ export {
   type GatewaySettings,
 } from './options.js';
 export { settingsFromCommandLine, parseArgs, helpText } from './cli.js';
-export { checkKernelEnv, isEnvAllowed, parseStartKernelBody, BadRequestError } from './policy.js';
+export { checkKernelEnv, isEnvAllowed, parseStartKernelBody, screenKernelEnv, BadRequestError } from './policy.js';
+export { KernelLimitError, type KernelLimitSettings } from './limits.js';
+export { ClientCertificateError, TlsConfigError } from './tls.js';
 export { kernelsToCull, type CullPolicy, type CullCandidate } from './culling.js';
 export { FileKernelStore, MemoryKernelStore, KernelStoreError, type KernelRecord, type KernelStore } from './store.js';
 export { KernelSpecCatalog, defaultKernelspecDirs, NotFoundError, type KernelSpecEntry } from './kernelspecs.js';

@@ -21,6 +21,7 @@ import type { WebSocket } from 'ws';
 import { ChannelBridge, KernelMonitor, controlRequest } from './channels.js';
 import { KernelChannels } from './kernel-channels.js';
 import { kernelsToCull, type CullPolicy } from './culling.js';
+import { checkKernelLimits, type KernelLimitSettings } from './limits.js';
 import { NotFoundError, type KernelSpecCatalog } from './kernelspecs.js';
 import { AUTOMATIC_NAMESPACE, type MetricsSink } from './metrics/gateway-metrics.js';
 import type { KernelRecord, KernelStore } from './store.js';
@@ -49,6 +50,8 @@ export interface KernelManagerOptions {
   apiHealth?: { readonly reachable: boolean; check(): Promise<boolean> };
   /** Where launches, restarts, interrupts, shutdowns, culls and relayed messages are counted. */
   metrics?: MetricsSink;
+  /** --max-kernels / --max-kernels-per-user (default: none). */
+  limits?: KernelLimitSettings;
 }
 
 /** What re-attachment did: kernels attached, records removed (the API said the kernel is gone), records kept for a retry. */
@@ -184,6 +187,8 @@ export class KernelManager {
   private readonly kernels = new Map<string, ManagedKernel>();
   /** Launches in progress, cancelled when the gateway closes (what they created is removed). */
   private readonly starting = new Map<string, { abort: AbortController; settled: Promise<unknown> }>();
+  /** The env of each launch from the moment it passed the limits until it ends (what the limits count in flight). */
+  private readonly reserved = new Map<string, Record<string, string>>();
   private closing = false;
   private readonly log: Logger;
   /** Records not (yet) re-attached or removed because the API did not answer; retried with backoff. */
@@ -256,12 +261,15 @@ export class KernelManager {
 
   private async startKernel(name: string, env: Record<string, string>): Promise<KernelModel> {
     if (this.closing) throw new GpError('GP_GATEWAY_SHUTTING_DOWN', 'The gateway is shutting down; start the kernel again once it is back.', { httpStatus: 503 });
-    await this.requireApi(`Kernel ${name} cannot be started`);
     const kernelId = randomUUID();
+    // Checked and reserved synchronously, before the first await: concurrent requests see each other.
+    if (this.o.limits) checkKernelLimits(this.o.limits, this.countedEnvs(), env);
+    this.reserved.set(kernelId, env);
     const abort = new AbortController();
-    const launched = this.launch(kernelId, name, env, abort.signal);
-    this.starting.set(kernelId, { abort, settled: launched.catch(() => undefined) });
     try {
+      await this.requireApi(`Kernel ${name} cannot be started`);
+      const launched = this.launch(kernelId, name, env, abort.signal);
+      this.starting.set(kernelId, { abort, settled: launched.catch(() => undefined) });
       return await launched;
     } catch (e) {
       if (abort.signal.aborted) {
@@ -274,7 +282,15 @@ export class KernelManager {
       throw e;
     } finally {
       this.starting.delete(kernelId);
+      this.reserved.delete(kernelId);
     }
+  }
+
+  /** The envs of the kernels the limits count: launches in flight, live kernels, kernels awaiting re-attachment. */
+  private *countedEnvs(): Iterable<Record<string, string>> {
+    yield* this.reserved.values();
+    for (const [id, kernel] of this.kernels) if (!this.reserved.has(id) && kernel.alive) yield kernel.env;
+    for (const { record } of this.pending.values()) if (!record.launching && !this.kernels.has(record.kernelId)) yield record.env;
   }
 
   private async launch(kernelId: string, name: string, env: Record<string, string>, signal: AbortSignal): Promise<KernelModel> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALLOWED_ENV } from './options.js';
-import { checkKernelEnv, isEnvAllowed, parseStartKernelBody } from './policy.js';
+import { checkKernelEnv, isEnvAllowed, parseStartKernelBody, screenKernelEnv } from './policy.js';
 
 describe('isEnvAllowed', () => {
   it('allows listed names and PREFIX* matches', () => {
@@ -27,15 +27,46 @@ describe('checkKernelEnv', () => {
     expect(checkKernelEnv(undefined, DEFAULT_ALLOWED_ENV)).toEqual({});
   });
 
-  it('refuses with 403 naming every disallowed variable and which are admin-only', () => {
+  it('refuses with 403 naming every refused variable and which are admin-only', () => {
     let error: unknown;
     try {
-      checkKernelEnv({ KERNEL_USERNAME: 'bob', KERNEL_NAMESPACE: 'kube-system', KERNEL_FOO: 'x' }, DEFAULT_ALLOWED_ENV);
+      checkKernelEnv({ KERNEL_USERNAME: 'bob', KERNEL_NAMESPACE: 'kube-system', KERNEL_FOO: 'x', LD_PRELOAD: '/tmp/x.so' }, DEFAULT_ALLOWED_ENV);
     } catch (e) {
       error = e;
     }
-    expect(error).toMatchObject({ code: 'GP_ENV_NOT_ALLOWED', httpStatus: 403, details: { refused: ['KERNEL_NAMESPACE', 'KERNEL_FOO'] } });
-    expect((error as Error).message).toMatch(/does not let clients set KERNEL_NAMESPACE, KERNEL_FOO \(KERNEL_NAMESPACE is admin-only\)/);
+    expect(error).toMatchObject({ code: 'GP_ENV_NOT_ALLOWED', httpStatus: 403, details: { refused: ['KERNEL_NAMESPACE', 'LD_PRELOAD'] } });
+    expect((error as Error).message).toMatch(/does not let clients set KERNEL_NAMESPACE, LD_PRELOAD \(KERNEL_NAMESPACE is admin-only/);
+  });
+
+  it('drops, rather than refuses, what Jupyter Server forwards from an ordinary environment', () => {
+    const volumes = JSON.stringify([{ name: 'work', persistentVolumeClaim: { claimName: 'alice-work' } }]);
+    const screened = screenKernelEnv(
+      { KERNEL_USERNAME: 'alice', KERNEL_FOO: '1', KERNEL_VOLUMES: volumes, KERNEL_VOLUME_MOUNTS: '[]', KERNEL_NAMESPACE: 'team-a' },
+      DEFAULT_ALLOWED_ENV,
+      { namespace: 'team-a' },
+    );
+    expect(screened.env).toEqual({ KERNEL_USERNAME: 'alice' });
+    expect(screened.dropped).toEqual([
+      { name: 'KERNEL_FOO', why: 'unlisted' },
+      { name: 'KERNEL_VOLUMES', why: 'mount-bearing' },
+      { name: 'KERNEL_VOLUME_MOUNTS', why: 'mount-bearing' },
+      { name: 'KERNEL_NAMESPACE', why: 'same-namespace' },
+    ]);
+  });
+
+  it('still refuses host paths, another namespace, and identity or image choices', () => {
+    const hostPath = JSON.stringify([{ name: 'root', hostPath: { path: '/' } }]);
+    for (const [env, refused] of [
+      [{ KERNEL_VOLUMES: hostPath }, ['KERNEL_VOLUMES']],
+      [{ KERNEL_VOLUMES: "- {name: root, host_path: {path: /}}" }, ['KERNEL_VOLUMES']],
+      [{ KERNEL_NAMESPACE: 'kube-system' }, ['KERNEL_NAMESPACE']],
+      [{ KERNEL_NAMESPACE: 'default' }, ['KERNEL_NAMESPACE']],
+      [{ KERNEL_UID: '0', KERNEL_IMAGE: 'evil:1', KERNEL_SERVICE_ACCOUNT_NAME: 'admin' }, ['KERNEL_UID', 'KERNEL_IMAGE', 'KERNEL_SERVICE_ACCOUNT_NAME']],
+    ] as const) {
+      expect(() => screenKernelEnv(env, DEFAULT_ALLOWED_ENV, { namespace: 'team-a' })).toThrow(expect.objectContaining({ code: 'GP_ENV_NOT_ALLOWED', details: expect.objectContaining({ refused }) }));
+    }
+    // Without a configured namespace, the gateway's is `default`.
+    expect(screenKernelEnv({ KERNEL_NAMESPACE: 'default' }, DEFAULT_ALLOWED_ENV).dropped).toEqual([{ name: 'KERNEL_NAMESPACE', why: 'same-namespace' }]);
   });
 
   it('rejects a non-object env or non-scalar values with 400', () => {
@@ -49,8 +80,9 @@ describe('parseStartKernelBody', () => {
     expect(parseStartKernelBody('{"name":"k8s_python","env":{"KERNEL_USERNAME":"alice"}}', DEFAULT_ALLOWED_ENV)).toEqual({
       name: 'k8s_python',
       env: { KERNEL_USERNAME: 'alice' },
+      dropped: [],
     });
-    expect(parseStartKernelBody('', DEFAULT_ALLOWED_ENV)).toEqual({ env: {} });
+    expect(parseStartKernelBody('', DEFAULT_ALLOWED_ENV)).toEqual({ env: {}, dropped: [] });
   });
 
   it('answers bad JSON and bad shapes with 400', () => {

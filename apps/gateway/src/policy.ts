@@ -26,26 +26,62 @@ export class BadRequestError extends GpError {
   }
 }
 
+/** Why a variable of a request's env was dropped (the kernel starts without it; a warning names it). */
+export type DropReason = 'unlisted' | 'mount-bearing' | 'same-namespace';
+
+export interface ScreenedEnv {
+  /** What the kernel gets: the allowed variables, values as strings. */
+  env: Record<string, string>;
+  /** Variables left out, by name (never values), with why. */
+  dropped: Array<{ name: string; why: DropReason }>;
+}
+
+export interface EnvContext {
+  /** The namespace the gateway launches into (GP_NAMESPACE, default `default`): a KERNEL_NAMESPACE equal to it changes nothing. */
+  namespace?: string;
+}
+
+/** Whether a mount-bearing value names a host path (any `hostPath` key, in any case or spelling the templates accept). */
+function bearsHostPath(value: string): boolean {
+  return /host_?path/i.test(value);
+}
+
 /**
- * Checks a POST /api/kernels `env`: a JSON object of string values (numbers and booleans are
- * stringified, as clients send them), each name allowed. Throws `AuthorizationError`
- * (`GP_ENV_NOT_ALLOWED`, 403) naming every refused variable, or `BadRequestError` for a bad shape.
+ * Screens a POST /api/kernels `env`: a JSON object of string values (numbers and booleans are stringified, as
+ * clients send them). Jupyter Server forwards every KERNEL_* variable of its own environment, so what a client
+ * did not choose must not fail the launch, and what is dangerous must never pass (README: "The env policy"):
+ * - allowed by --allowed-env: kept;
+ * - admin-only (namespace, identity, images): 403, except a KERNEL_NAMESPACE equal to the gateway's namespace
+ *   (dropped: it changes nothing);
+ * - mount-bearing: 403 when it names a host path, otherwise dropped (never mounted) with a warning;
+ * - any other KERNEL_* name: dropped with a warning;
+ * - a name outside KERNEL_*: 403 (it would reach the launcher's process environment: LD_PRELOAD, PATH...).
+ * Throws `AuthorizationError` (`GP_ENV_NOT_ALLOWED`, 403) naming every refused variable, or `BadRequestError`.
  */
-export function checkKernelEnv(env: unknown, allowList: readonly string[]): Record<string, string> {
-  if (env === undefined || env === null) return {};
+export function screenKernelEnv(env: unknown, allowList: readonly string[], context: EnvContext = {}): ScreenedEnv {
+  if (env === undefined || env === null) return { env: {}, dropped: [] };
   if (typeof env !== 'object' || Array.isArray(env)) {
     throw new BadRequestError(`The request's "env" must be a JSON object of variable names to strings, got ${Array.isArray(env) ? 'an array' : typeof env}.`, {
       field: 'env',
     });
   }
   const out: Record<string, string> = {};
+  const dropped: ScreenedEnv['dropped'] = [];
   const refused: string[] = [];
-  for (const [name, value] of Object.entries(env as Record<string, unknown>)) {
-    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-      throw new BadRequestError(`The value of env variable ${name} must be a string, got ${value === null ? 'null' : typeof value}.`, { field: `env.${name}` });
+  for (const [name, raw] of Object.entries(env as Record<string, unknown>)) {
+    if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
+      throw new BadRequestError(`The value of env variable ${name} must be a string, got ${raw === null ? 'null' : typeof raw}.`, { field: `env.${name}` });
     }
-    if (!isEnvAllowed(name, allowList)) refused.push(name);
-    else out[name] = String(value);
+    const value = String(raw);
+    if (isEnvAllowed(name, allowList)) out[name] = value;
+    else if (!name.startsWith('KERNEL_')) refused.push(name);
+    else if (ADMIN_ONLY.has(name)) {
+      if (name === 'KERNEL_NAMESPACE' && value === (context.namespace || 'default')) dropped.push({ name, why: 'same-namespace' });
+      else refused.push(name);
+    } else if (GUARDED_ENV[name] === 'mount-bearing') {
+      if (bearsHostPath(value)) refused.push(name);
+      else dropped.push({ name, why: 'mount-bearing' });
+    } else dropped.push({ name, why: 'unlisted' });
   }
   if (refused.length > 0) {
     const admin = refused.filter((name) => ADMIN_ONLY.has(name));
@@ -53,24 +89,28 @@ export function checkKernelEnv(env: unknown, allowList: readonly string[]): Reco
     throw new AuthorizationError(
       'GP_ENV_NOT_ALLOWED',
       `The gateway does not let clients set ${refused.join(', ')}` +
-        (admin.length ? ` (${admin.join(', ')} ${admin.length === 1 ? 'is' : 'are'} admin-only)` : '') +
-        (mounts.length ? ` (${mounts.join(', ')} ${mounts.length === 1 ? 'mounts' : 'mount'} volumes or config: only listing by name allows it, never a wildcard)` : '') +
+        (admin.length ? ` (${admin.join(', ')} ${admin.length === 1 ? 'is' : 'are'} admin-only${admin.includes('KERNEL_NAMESPACE') ? `; a KERNEL_NAMESPACE equal to the gateway's namespace ${JSON.stringify(context.namespace || 'default')} is ignored instead` : ''})` : '') +
+        (mounts.length ? ` (${mounts.join(', ')} ${mounts.length === 1 ? 'names a host path' : 'name host paths'}: only listing by name allows it, never a wildcard)` : '') +
         `. Allowed: ${allowList.join(', ') || '(none)'}; an operator can change this with --allowed-env / GP_GATEWAY_ALLOWED_ENV.`,
       { details: { refused, allowed: [...allowList] } },
     );
   }
   // Client Spark options: parsed and checked before anything is created (403 naming admin-owned settings).
   if (out.KERNEL_EXTRA_SPARK_OPTS !== undefined && out.KERNEL_EXTRA_SPARK_OPTS.trim() !== '') checkClientSparkOpts(out.KERNEL_EXTRA_SPARK_OPTS);
-  return out;
+  return { env: out, dropped };
 }
 
-export interface StartKernelBody {
+/** `screenKernelEnv`'s kept variables (what is dropped is left out). */
+export function checkKernelEnv(env: unknown, allowList: readonly string[], context: EnvContext = {}): Record<string, string> {
+  return screenKernelEnv(env, allowList, context).env;
+}
+
+export interface StartKernelBody extends ScreenedEnv {
   name?: string;
-  env: Record<string, string>;
 }
 
-/** Parses a POST /api/kernels body (`{name?, env?, path?}`), checking the env against the allow-list. */
-export function parseStartKernelBody(raw: string, allowList: readonly string[]): StartKernelBody {
+/** Parses a POST /api/kernels body (`{name?, env?, path?}`), screening the env (`screenKernelEnv`). */
+export function parseStartKernelBody(raw: string, allowList: readonly string[], context: EnvContext = {}): StartKernelBody {
   let body: unknown = {};
   if (raw.trim() !== '') {
     try {
@@ -86,5 +126,5 @@ export function parseStartKernelBody(raw: string, allowList: readonly string[]):
   if (name !== undefined && name !== null && (typeof name !== 'string' || name === '')) {
     throw new BadRequestError(`The request's "name" must be a kernelspec name (a non-empty string), got ${JSON.stringify(name)}.`, { field: 'name' });
   }
-  return { ...(typeof name === 'string' ? { name } : {}), env: checkKernelEnv(env, allowList) };
+  return { ...(typeof name === 'string' ? { name } : {}), ...screenKernelEnv(env, allowList, context) };
 }

@@ -12,6 +12,7 @@ import { NotFoundError, kernelspecModel, type KernelSpecCatalog } from './kernel
 import { parseStartKernelBody, BadRequestError } from './policy.js';
 import { allowedMethods, matchRoute, normalizeBaseUrl, type Route } from './router.js';
 import { CONTENT_TYPE as METRICS_CONTENT_TYPE } from './metrics/registry.js';
+import { clientCertificateRefusal } from './tls.js';
 import { ConnectionSlots, isOriginAllowed, isRefusal, originRefusal, type Refusal } from './ws-admission.js';
 
 export const GATEWAY_VERSION = '0.1.0';
@@ -34,6 +35,10 @@ export interface HandlerOptions {
   maxConnections: number;
   /** The Prometheus exposition for `GET /metrics` (token required here; see --metrics-port). */
   metrics?: () => string;
+  /** --client-ca is set: every endpoint but /healthz and /readyz needs a client certificate it signed. */
+  clientCertRequired?: boolean;
+  /** GP_NAMESPACE (default `default`): a request's KERNEL_NAMESPACE equal to it is dropped rather than refused. */
+  namespace?: string;
 }
 
 /** How long a refused upgrade's socket may linger before it is destroyed (a client that never reads). */
@@ -149,7 +154,10 @@ export function createHandlers(o: HandlerOptions): {
       case 'kernels':
         if (method === 'GET') return sendJson(res, 200, await o.kernels.list());
         {
-          const body = parseStartKernelBody(await readBody(req), o.allowedEnv);
+          const body = parseStartKernelBody(await readBody(req), o.allowedEnv, { namespace: o.namespace });
+          if (body.dropped.length > 0) {
+            o.logger.warn('Ignored variables of the kernel request\'s env (not allowed; the kernel starts without them).', { dropped: body.dropped.map((d) => `${d.name} (${d.why})`) });
+          }
           const name = body.name ?? o.specs.defaultKernelName();
           o.specs.get(name); // 404 before anything is created
           const model = await o.kernels.start(name, body.env);
@@ -193,6 +201,10 @@ export function createHandlers(o: HandlerOptions): {
       try {
         if (!matched) throw new NotFoundError('GP_NO_SUCH_RESOURCE', `No endpoint at ${url.pathname}.`, { path: url.pathname });
         const open = matched.kind === 'healthz' || matched.kind === 'readyz';
+        if (!open && o.clientCertRequired) {
+          const refusal = clientCertificateRefusal(req);
+          if (refusal) throw refusal;
+        }
         if (!open && !isAuthorized(req, url, o.token)) throw new UnauthorizedError();
         await route(req, res, matched);
         log.debug('request', { status: res.statusCode });
@@ -223,6 +235,10 @@ export function createHandlers(o: HandlerOptions): {
     const matched = matchRoute(url.pathname, base);
     if (!matched || matched.kind !== 'kernel-channels') {
       return refuse({ status: 404, reason: 'Not Found', code: 'GP_NO_SUCH_RESOURCE', message: `No WebSocket endpoint at ${url.pathname}.` });
+    }
+    if (o.clientCertRequired) {
+      const refusal = clientCertificateRefusal(req);
+      if (refusal) return refuse({ status: 403, reason: 'Forbidden', code: refusal.code, message: refusal.message });
     }
     if (!isOriginAllowed(req, o.allowOrigin)) return refuse(originRefusal(req.headers.origin ?? ''));
     if (!isAuthorized(req, url, o.token)) {

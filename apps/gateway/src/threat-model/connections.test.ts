@@ -14,6 +14,7 @@ import { repoRoot } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESET_STAGES, rawRequest, rawUpgrade, upgradeRequest, upgradeThenReset } from './attacker.js';
 import { GatewayProcess } from './gateway-process.js';
+import { makeTestCerts, type TestCerts } from '../e2e/test-certs.js';
 
 const token = randomUUID();
 const dir = mkdtempSync(join(tmpdir(), 'gp-threat-unit-'));
@@ -159,5 +160,28 @@ describe('the gp-gateway --help', () => {
       cwd: join(repoRoot, 'apps', 'gateway'),
     });
     for (const flag of ['--token-file', '--allow-origin', '--ws-max-message-size', '--ws-max-connections-per-kernel', '--ws-max-connections']) expect(stdout).toContain(flag);
+  });
+});
+
+describe('threat: gp-gateway starts with TLS files it cannot use (C14)', () => {
+  let certDir: string;
+  let certs: TestCerts;
+  beforeAll(() => {
+    certDir = mkdtempSync(join(tmpdir(), 'gp-gateway-certs-'));
+    certs = makeTestCerts(certDir);
+  });
+  afterAll(() => rmSync(certDir, { recursive: true, force: true }));
+
+  it('a key that is not the certificate\'s: exit 1 with one line naming both files, never the key, no plain listener', async () => {
+    const g = GatewayProcess.spawn({ args: ['--port=0', '--ip=127.0.0.1', `--certfile=${certs.serverCert}`, `--keyfile=${certs.clientKey}`] });
+    try {
+      expect(await g.exited).toBe(1);
+      const lines = g.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('{'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^gp-gateway: Cannot use the TLS files: --keyfile=${certs.clientKey} is not the key of --certfile=${certs.serverCert} \\(.*\\)\\. \\[GP_TLS_CONFIG\\]$`));
+      expect(g.stderr).not.toContain('PRIVATE KEY');
+    } finally {
+      await g.stop();
+    }
   });
 });

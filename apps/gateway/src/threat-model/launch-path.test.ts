@@ -7,7 +7,7 @@ import { AuthorizationError, ConfigError } from '@gp/core';
 import { readHostSettings, resolveLaunch } from '@gp/launcher';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALLOWED_ENV, GUARDED_ENV, MOUNT_BEARING_ENV } from '../options.js';
-import { checkKernelEnv, parseStartKernelBody } from '../policy.js';
+import { checkKernelEnv, parseStartKernelBody, screenKernelEnv } from '../policy.js';
 
 function refusal(fn: () => unknown): AuthorizationError {
   try {
@@ -22,10 +22,15 @@ function refusal(fn: () => unknown): AuthorizationError {
 describe('threat: a wildcard in --allowed-env grants mounts or admin-only settings', () => {
   it('--allowed-env=KERNEL_* does not let a client mount a Secret through KERNEL_VOLUMES, nor pick its namespace or image', () => {
     const volumes = JSON.stringify([{ name: 's', secret: { secretName: 'gateway-token' } }]);
-    const e = refusal(() => checkKernelEnv({ KERNEL_VOLUMES: volumes, KERNEL_VOLUME_MOUNTS: '[]', KERNEL_SPARKAPP_CONFIG_MAP: 'cm', KERNEL_NAMESPACE: 'kube-system', KERNEL_IMAGE: 'evil' }, ['KERNEL_*']));
+    const e = refusal(() => checkKernelEnv({ KERNEL_VOLUMES: volumes, KERNEL_NAMESPACE: 'kube-system', KERNEL_IMAGE: 'evil' }, ['KERNEL_*']));
     expect(e.httpStatus).toBe(403);
-    expect(e.details.refused).toEqual(['KERNEL_VOLUMES', 'KERNEL_VOLUME_MOUNTS', 'KERNEL_SPARKAPP_CONFIG_MAP', 'KERNEL_NAMESPACE', 'KERNEL_IMAGE']);
-    expect(e.message).toContain('KERNEL_VOLUMES, KERNEL_VOLUME_MOUNTS, KERNEL_SPARKAPP_CONFIG_MAP mount volumes or config');
+    expect(e.details.refused).toEqual(['KERNEL_NAMESPACE', 'KERNEL_IMAGE']);
+    // Mount-bearing variables the wildcard does not reach are dropped: never mounted (a host path is refused).
+    const screened = screenKernelEnv({ KERNEL_VOLUMES: volumes, KERNEL_VOLUME_MOUNTS: '[]', KERNEL_SPARKAPP_CONFIG_MAP: 'cm' }, ['KERNEL_*']);
+    expect(screened.env).toEqual({});
+    expect(screened.dropped.map((d) => d.name)).toEqual(['KERNEL_VOLUMES', 'KERNEL_VOLUME_MOUNTS', 'KERNEL_SPARKAPP_CONFIG_MAP']);
+    const hostPath = refusal(() => checkKernelEnv({ KERNEL_VOLUMES: JSON.stringify([{ name: 'h', hostPath: { path: '/var/run' } }]) }, ['KERNEL_*']));
+    expect(hostPath.message).toContain('KERNEL_VOLUMES names a host path: only listing by name allows it, never a wildcard');
     // Other KERNEL_* names still pass the wildcard, and naming a guarded variable allows it.
     expect(checkKernelEnv({ KERNEL_CPUS: '1', KERNEL_FOO: 'x' }, ['KERNEL_*'])).toEqual({ KERNEL_CPUS: '1', KERNEL_FOO: 'x' });
     expect(checkKernelEnv({ KERNEL_VOLUMES: volumes }, ['KERNEL_*', 'KERNEL_VOLUMES'])).toEqual({ KERNEL_VOLUMES: volumes });

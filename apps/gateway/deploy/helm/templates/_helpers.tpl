@@ -40,6 +40,12 @@ component: gateway
 {{- fail (printf "gp-gateway: extraConfig.%s looks like a secret, and the ConfigMap is not the place for one: put it in a Secret" $name) }}
 {{- end }}
 {{- end }}
+{{- if and .Values.tls.enabled (eq .Values.tls.secretName "") }}
+{{- fail "gp-gateway: tls.enabled is true but tls.secretName is empty: name a Secret of type kubernetes.io/tls (tls.crt, tls.key; ca.crt with tls.clientCA)" }}
+{{- end }}
+{{- if and .Values.tls.clientCA (not .Values.tls.enabled) }}
+{{- fail "gp-gateway: tls.clientCA is true but tls.enabled is false: client certificates need TLS" }}
+{{- end }}
 {{- if and .Values.kernelImagePuller.enabled (eq (len .Values.kernelImagePuller.images) 0) }}
 {{- fail "gp-gateway: kernelImagePuller.enabled is true but kernelImagePuller.images is empty: list the kernel images to pull" }}
 {{- end }}
@@ -47,5 +53,5 @@ component: gateway
 
 {{- /* Variables the chart sets itself (configmap.yaml, deployment.yaml): extraConfig may not override them. */}}
 {{- define "gp-gateway.reservedEnv" -}}
-GP_APP_NAME GP_NAMESPACE GP_SHARED_NAMESPACE GP_KERNEL_CLUSTER_ROLE GP_RESPONSE_IP GP_RESPONSE_PORT GP_GATEWAY_IP GP_GATEWAY_PORT GP_GATEWAY_TOKEN GP_GATEWAY_STATE_FILE GP_GATEWAY_LOG_FORMAT GP_GATEWAY_ALLOWED_ENV GP_GATEWAY_CULL_IDLE_TIMEOUT GP_GATEWAY_CULL_INTERVAL GP_GATEWAY_CULL_CONNECTED GP_GATEWAY_CULL_BUSY
+GP_APP_NAME GP_NAMESPACE GP_SHARED_NAMESPACE GP_KERNEL_CLUSTER_ROLE GP_RESPONSE_IP GP_RESPONSE_PORT GP_GATEWAY_IP GP_GATEWAY_PORT GP_GATEWAY_TOKEN GP_GATEWAY_STATE_FILE GP_GATEWAY_LOG_FORMAT GP_GATEWAY_ALLOWED_ENV GP_GATEWAY_CULL_IDLE_TIMEOUT GP_GATEWAY_CULL_INTERVAL GP_GATEWAY_CULL_CONNECTED GP_GATEWAY_CULL_BUSY GP_GATEWAY_MAX_KERNELS GP_GATEWAY_MAX_KERNELS_PER_USER GP_GATEWAY_CERTFILE GP_GATEWAY_KEYFILE GP_GATEWAY_CLIENT_CA
 {{- end }}
