@@ -127,6 +127,13 @@ describe('ResponseListener', () => {
     await expect(reg.connectionInfo).resolves.toMatchObject({ response_version: 2, comm_secret: Buffer.alloc(32, 7).toString('base64') });
   });
 
+  it('announces the payload versions it reads, for the pod\'s GP_RESPONSE_VERSIONS', async () => {
+    const both = await start();
+    expect((await both.l.register('k1')).responseVersions).toBe('2,1');
+    const only2 = await start({ minVersion: 2 });
+    expect((await only2.l.register('k1')).responseVersions).toBe('2');
+  });
+
   it('accepts legacy version 0 only when configured, with a warning', async () => {
     const { kernel_id: _k, ...legacy } = info('0123456789abcdef-rest');
     const plain = await start();

@@ -29,6 +29,12 @@ export const DEFAULT_RESPONSE_KEY_POOL_SIZE = 2;
 export const DEFAULT_RESPONSE_IDLE_TIMEOUT_MS = 2_000;
 export const DEFAULT_RESPONSE_MAX_CONNECTIONS = 256;
 export const DEFAULT_RESPONSE_MAX_PER_SOURCE = 16;
+/**
+ * The variable through which a gp host announces the payload versions it reads (e.g. `2,1`) to the launcher
+ * in the pod. The reference's hosts never set it and its launchers ignore it; gp's launchers that do not see
+ * it send version 1, which the reference reads. See README "Negotiating the payload version".
+ */
+export const RESPONSE_VERSIONS_ENV = 'GP_RESPONSE_VERSIONS';
 /** Acknowledgements kept to answer a launcher's retry of a payload already accepted (its ack was lost). */
 const RECENT_ACKS = 256;
 const RECENT_ACK_TTL_MS = 10 * 60_000;
@@ -174,6 +180,8 @@ export interface ResponseRegistration {
   readonly publicKey: string;
   /** For `--response-address`. */
   readonly responseAddress: string;
+  /** For the pod's `GP_RESPONSE_VERSIONS` (`RESPONSE_VERSIONS_ENV`): the payload versions this host reads, preferred first. */
+  readonly responseVersions: string;
   /** Resolves with the kernel's connection information; rejects with `ResponseWaitError`. */
   readonly connectionInfo: Promise<KernelConnectionInfo>;
   /** Stops waiting (rejects `connectionInfo` as aborted) and forgets the key. */
@@ -303,6 +311,11 @@ export class ResponseListener {
     return this.closed;
   }
 
+  /** The payload versions this listener accepts from launchers, preferred first (`2,1`; `2` with `minVersion` 2). */
+  get responseVersions(): string {
+    return this.decodeOptions.minVersion === 2 ? '2' : '2,1';
+  }
+
   /** Spare key pairs generated or being generated ahead of registrations. */
   get spareKeyPairCount(): number {
     return this.spareKeyPairs.length;
@@ -357,6 +370,7 @@ export class ResponseListener {
       kernelId,
       publicKey: keyPair.publicKey,
       responseAddress: this.responseAddress,
+      responseVersions: this.responseVersions,
       connectionInfo,
       cancel: onAbort,
     };

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
   GpError,
+  RESPONSE_VERSIONS_ENV,
   parsePortRange,
   portRangeToString,
   sendCommRequest,
@@ -404,6 +405,7 @@ export abstract class KubernetesProvisionerBase {
           ...(typeof v['port-range'] === 'string' ? { portRange: v['port-range'] } : {}),
           ...(typeof v['spark-context-initialization-mode'] === 'string' ? { sparkContextInitMode: v['spark-context-initialization-mode'] as SparkContextInitMode } : {}),
           ...(typeof v['kernel-class-name'] === 'string' ? { kernelClassName: v['kernel-class-name'] } : {}),
+          responseVersions: registration.responseVersions,
         };
         const kernelName = this.options.kernelName ?? invocation.kernelName;
         if (kernelName) request.kernelName = kernelName;
@@ -418,6 +420,7 @@ export abstract class KubernetesProvisionerBase {
           portRange,
           env,
           settings,
+          responseVersions: registration.responseVersions,
           ...(currentUser() !== undefined ? { defaultUsername: currentUser() } : {}),
           ...(this.options.kernelName ? { kernelName: this.options.kernelName } : {}),
         };
@@ -440,7 +443,9 @@ export abstract class KubernetesProvisionerBase {
       }
       // The kernel's part of a spawned launcher's environment; spawnLauncher adds only what a launcher needs
       // from the host (spawn-env.ts), never the host's environment.
-      const spawnEnv = { ...env };
+      // It announces the payload versions this host reads (the reference's launch_kubernetes.py copies its
+      // environment into the pod, where gp's launcher reads it); nobody else may set it.
+      const spawnEnv = { ...env, [RESPONSE_VERSIONS_ENV]: registration.responseVersions };
       this.prepared = {
         kernelId: this.kernelId,
         mode: invocation ? 'in-process' : 'spawn',
