@@ -280,3 +280,31 @@ describe.each(['gp', 'reference'] as const)('the reference host (Jupyter Server 
     expect(log.match(/Version 1 payload received\./g)).toHaveLength(2);
   }, 240_000);
 });
+
+describe('a cell that cannot work', () => {
+  it('a gp host that reads version 2 only names the cause when a reference launcher sends version 1, and leaves no pod', async () => {
+    const strict = await ResponseListener.start({ ip: '127.0.0.1', port: 0, minVersion: 2 });
+    const kernelId = randomUUID();
+    const prov = new KubernetesProvisioner({
+      kernelId,
+      kernelSpec: structuredClone(specs.reference),
+      kubeConfig: cluster.kc,
+      responseListener: strict,
+      hostEnv: { GP_NAMESPACE: ns, PATH: path },
+    });
+    try {
+      await prov.preLaunch({ env: { KERNEL_USERNAME: 'gpuser' } });
+      const error = await prov.launch().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ code: 'GP_RESPONSE_VERSION_REFUSED', details: { version: 1, accepted: '2' } });
+      expect((error as Error).message).toContain('sent a version 1 payload, which this host does not read (it reads version 2)');
+      expect((error as Error).message).toContain('GP_RESPONSE_MIN_VERSION=1');
+    } finally {
+      await prov.cleanup();
+      await strict.close();
+    }
+    await noPodLeft(kernelId);
+  }, 240_000);
+});

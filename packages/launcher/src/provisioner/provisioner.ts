@@ -14,6 +14,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import {
   GpError,
   RESPONSE_VERSIONS_ENV,
+  type VersionRefusal,
   parsePortRange,
   portRangeToString,
   sendCommRequest,
@@ -48,6 +49,22 @@ import {
   type KernelSpecLike,
   type ProvisionerConfig,
 } from './kernelspec.js';
+
+
+/** The launch's error when the kernel's launcher sent a payload version this host does not read. */
+function versionRefusedError(kernelId: string, r: VersionRefusal): GpError {
+  const sent = r.version === undefined ? 'an unknown payload version' : `a version ${r.version} payload`;
+  const who = r.version === 1
+    ? "The image runs a reference (Gateway Provisioners / Enterprise Gateway) launcher, or a gp launcher told RESPONSE_VERSION=1: use an image with gp's launchers, or let this host read version 1 (GP_RESPONSE_MIN_VERSION=1)."
+    : r.version === 0
+      ? 'The image runs a legacy Enterprise Gateway launcher: update its launchers (or set GP_RESPONSE_ALLOW_LEGACY=true, which is not confidential).'
+      : "Update the image's launchers.";
+  return new GpError(
+    'GP_RESPONSE_VERSION_REFUSED',
+    `Kernel ${kernelId}: its launcher sent ${sent}, which this host does not read (it reads version ${r.accepted}). ${who}`,
+    { httpStatus: 502, details: { kernelId, version: r.version, accepted: r.accepted, from: r.from } },
+  );
+}
 
 export const SIGINT = 2;
 export const SIGKILL = 9;
@@ -526,9 +543,14 @@ export abstract class KubernetesProvisionerBase {
         else ac.signal.addEventListener('abort', fail, { once: true });
       });
       cancelled.catch(() => undefined);
+      // A payload the host cannot read (e.g. a reference launcher's version 1 under GP_RESPONSE_MIN_VERSION=2)
+      // will never be followed by one it can: fail now, with that cause, instead of at the timeout.
+      const refused = p.registration.whenVersionRefused(placement.podIP).then((r) => Promise.reject(versionRefusedError(this.kernelId, r)));
+      refused.catch(() => undefined);
       const info = await race(
         Promise.race([
           p.registration.connectionInfo,
+          refused,
           watcher.whenFailed(ac.signal).then((e) => Promise.reject(e)),
           timeout,
           cancelled,
