@@ -58,6 +58,17 @@ describe('launch_kubernetes command line', () => {
     expect(env.find((e) => e.name === 'KERNEL_NAME')?.value).toBe('k8s_python');
     expect(env.find((e) => e.name === 'KERNEL_CLASS_NAME')?.value).toBe('ipykernel.ipkernel.IPythonKernel');
   });
+  it('passes the payload versions a gp host announced on to the pod, and nothing when none was announced', async () => {
+    const podEnv = async (env: Record<string, string>) => {
+      const r = await run([...ARGS, '--dry-run'], env);
+      expect(r.code).toBe(0);
+      const pod = parseAllDocuments(r.stdout).map((d) => d.toJS() as { kind: string; spec?: { containers: { env: { name: string; value: string }[] }[] } }).find((d) => d.kind === 'Pod')!;
+      return pod.spec!.containers[0]!.env;
+    };
+    expect((await podEnv({ GP_RESPONSE_VERSIONS: '2,1' })).find((e) => e.name === 'GP_RESPONSE_VERSIONS')?.value).toBe('2,1');
+    // Run by a reference host: nothing announced, so gp's launcher in the pod sends version 1.
+    expect((await podEnv({})).find((e) => e.name === 'GP_RESPONSE_VERSIONS')).toBeUndefined();
+  });
   it('reports a typed error on one line and exits 1', async () => {
     const r = await run([...ARGS, '--dry-run'], { KERNEL_USERNAME: 'root' });
     expect(r.code).toBe(1);

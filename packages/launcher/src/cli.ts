@@ -7,7 +7,7 @@ import { basename, dirname } from 'node:path';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { createLogger, isGpError } from '@gp/core';
+import { createLogger, isGpError, RESPONSE_VERSIONS_ENV } from '@gp/core';
 import { launchCustomResource, planCustomResource } from './crd.js';
 import { readHostSettings, type Env } from './env.js';
 import type { LaunchRequest, SparkContextInitMode } from './inputs.js';
@@ -106,6 +106,8 @@ export async function runLauncher(kind: LauncherKind, io: CliIo): Promise<number
     if (typeof v['port-range'] === 'string') request.portRange = v['port-range'];
     if (typeof v['spark-context-initialization-mode'] === 'string') request.sparkContextInitMode = v['spark-context-initialization-mode'] as SparkContextInitMode;
     if (typeof v['kernel-class-name'] === 'string') request.kernelClassName = v['kernel-class-name'];
+    // A gp host that spawned this script announces what it reads; passed on to the pod's launcher.
+    if (io.env[RESPONSE_VERSIONS_ENV]) request.responseVersions = io.env[RESPONSE_VERSIONS_ENV];
     if (basename(io.scriptDir) === 'scripts') request.kernelName = basename(dirname(io.scriptDir));
     const templateDir = io.scriptDir;
 

@@ -174,6 +174,12 @@ describe('resolveLaunch', () => {
     expect(r.namespaceMode).toBe('shared');
   });
 
+  it('announces the host\'s payload versions to the pod only when the host gives them (GP_RESPONSE_VERSIONS)', () => {
+    expect(resolveLaunch(request()).podEnv.GP_RESPONSE_VERSIONS).toBeUndefined();
+    expect(resolveLaunch({ ...request(), responseVersions: '2,1' }).podEnv.GP_RESPONSE_VERSIONS).toBe('2,1');
+    expect(() => resolveLaunch({ ...request(), responseVersions: '2;rm -rf' })).toThrow(/GP_RESPONSE_VERSIONS.*"2,1"/);
+  });
+
   it('uses GP_NAMESPACE in shared mode', () => {
     expect(resolveLaunch(request({}, { GP_NAMESPACE: 'kernels' })).namespace).toBe('kernels');
   });

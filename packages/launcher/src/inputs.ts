@@ -2,7 +2,7 @@
  * Resolution and validation of everything a launch needs, before anything is created: names, namespace mode,
  * identity, resources, authorization. Pure: the same request always resolves the same way.
  */
-import { AuthorizationError, ConfigError, parsePortRange, userListIncludes, validateUsername } from '@gp/core';
+import { AuthorizationError, ConfigError, parsePortRange, RESPONSE_VERSIONS_ENV, userListIncludes, validateUsername } from '@gp/core';
 import { type Env, type HostSettings, parseId } from './env.js';
 import { isDns1123Label, isDns1123Subdomain, isLabelValue, kernelResourceName, toDns1123Label } from './names.js';
 import { compareQuantities, isNegative, isWholeNumber, parseQuantity, type Quantity } from './quantity.js';
@@ -23,6 +23,11 @@ export interface LaunchArgs {
   kernelClassName?: string;
   /** The kernelspec's name (its directory name); becomes KERNEL_NAME. */
   kernelName?: string;
+  /**
+   * The payload versions the host reads (`2,1`), announced to the pod's launcher as `GP_RESPONSE_VERSIONS`.
+   * Only a gp host sets it; without it gp's launchers send version 1, which the reference's hosts read.
+   */
+  responseVersions?: string;
 }
 
 export interface LaunchRequest extends LaunchArgs {
@@ -78,6 +83,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const IMAGE_RE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/;
 const CLASS_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 const ENV_NAME_RE = /^KERNEL_[A-Za-z0-9_]+$/;
+const RESPONSE_VERSIONS_RE = /^[1-9]\d?(,[1-9]\d?){0,7}$/;
 const RESPONSE_ADDRESS_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 const BASE64_RE = /^[A-Za-z0-9+/]+={0,2}$/;
 const LANGUAGE_RE = /^[A-Za-z][A-Za-z0-9_+-]{0,31}$/;
@@ -337,6 +343,12 @@ export function resolveLaunch(request: LaunchRequest): ResolvedLaunch {
     PUBLIC_KEY: request.publicKey,
     PORT_RANGE: portRange,
   };
+  if (request.responseVersions !== undefined) {
+    if (!RESPONSE_VERSIONS_RE.test(request.responseVersions)) {
+      throw new ConfigError(RESPONSE_VERSIONS_ENV, { kind: 'env', name: RESPONSE_VERSIONS_ENV }, request.responseVersions, 'a comma-separated list of payload versions such as "2,1" (set by a gp host)');
+    }
+    podEnv[RESPONSE_VERSIONS_ENV] = request.responseVersions;
+  }
 
   const resolved: ResolvedLaunch = {
     kernelId,

@@ -127,6 +127,30 @@ describe('ResponseListener', () => {
     await expect(reg.connectionInfo).resolves.toMatchObject({ response_version: 2, comm_secret: Buffer.alloc(32, 7).toString('base64') });
   });
 
+  it('announces the payload versions it reads, for the pod\'s GP_RESPONSE_VERSIONS', async () => {
+    const both = await start();
+    expect((await both.l.register('k1')).responseVersions).toBe('2,1');
+    const only2 = await start({ minVersion: 2 });
+    expect((await only2.l.register('k1')).responseVersions).toBe('2');
+  });
+
+  it('tells a registration when a payload from its address was refused for its version', async () => {
+    const { l, logger } = await start({ minVersion: 2 });
+    const before = await l.register('k0');
+    await sendRaw(l.responseAddress, encodeResponsePayload(info('k0'), before.publicKey, { version: 1, kernelId: 'k0' }));
+    await logger.waitFor(dropped('version'));
+    // Only refusals after a registration began count for it; ones from another address never do.
+    const reg = await l.register('k1');
+    let refusedElsewhere = false;
+    void reg.whenVersionRefused('10.9.9.9').then(() => (refusedElsewhere = true));
+    const refused = reg.whenVersionRefused('127.0.0.1');
+    await sendRaw(l.responseAddress, encodeResponsePayload(info('k1'), reg.publicKey, { version: 1, kernelId: 'k1' }));
+    await expect(refused).resolves.toMatchObject({ from: '127.0.0.1', version: 1, accepted: '2' });
+    // A registration asking after the fact still learns of it.
+    await expect(reg.whenVersionRefused('127.0.0.1')).resolves.toMatchObject({ version: 1 });
+    expect(refusedElsewhere).toBe(false);
+  });
+
   it('accepts legacy version 0 only when configured, with a warning', async () => {
     const { kernel_id: _k, ...legacy } = info('0123456789abcdef-rest');
     const plain = await start();

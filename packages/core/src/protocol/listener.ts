@@ -29,6 +29,14 @@ export const DEFAULT_RESPONSE_KEY_POOL_SIZE = 2;
 export const DEFAULT_RESPONSE_IDLE_TIMEOUT_MS = 2_000;
 export const DEFAULT_RESPONSE_MAX_CONNECTIONS = 256;
 export const DEFAULT_RESPONSE_MAX_PER_SOURCE = 16;
+/** Version refusals remembered for launches that learn their pod's IP after the payload came. */
+const MAX_VERSION_REFUSALS = 64;
+/**
+ * The variable through which a gp host announces the payload versions it reads (e.g. `2,1`) to the launcher
+ * in the pod. The reference's hosts never set it and its launchers ignore it; gp's launchers that do not see
+ * it send version 1, which the reference reads. See README "Negotiating the payload version".
+ */
+export const RESPONSE_VERSIONS_ENV = 'GP_RESPONSE_VERSIONS';
 /** Acknowledgements kept to answer a launcher's retry of a payload already accepted (its ack was lost). */
 const RECENT_ACKS = 256;
 const RECENT_ACK_TTL_MS = 10 * 60_000;
@@ -174,10 +182,27 @@ export interface ResponseRegistration {
   readonly publicKey: string;
   /** For `--response-address`. */
   readonly responseAddress: string;
+  /** For the pod's `GP_RESPONSE_VERSIONS` (`RESPONSE_VERSIONS_ENV`): the payload versions this host reads, preferred first. */
+  readonly responseVersions: string;
   /** Resolves with the kernel's connection information; rejects with `ResponseWaitError`. */
   readonly connectionInfo: Promise<KernelConnectionInfo>;
   /** Stops waiting (rejects `connectionInfo` as aborted) and forgets the key. */
   cancel(): void;
+  /**
+   * Resolves when a payload from `from` (the kernel pod's IP) was refused for its version since this
+   * registration began (a reference launcher's version 1 under `GP_RESPONSE_MIN_VERSION=2`), so a launch can
+   * fail with that cause instead of a timeout. Never settles otherwise.
+   */
+  whenVersionRefused(from: string): Promise<VersionRefusal>;
+}
+
+/** A payload refused because of its version: what it was and what this listener reads. */
+export interface VersionRefusal {
+  from: string;
+  version: number | undefined;
+  /** What the listener reads, as announced (`2`). */
+  accepted: string;
+  at: number;
 }
 
 export interface RegisterOptions {
@@ -206,6 +231,9 @@ export class ResponseListener {
   private readonly admission: ConnectionAdmission;
   /** sha256(payload) -> its acknowledgement, for payloads accepted lately (a retry whose ack was lost). */
   private readonly recentAcks = new Map<string, { ack: string; kernelId: string; at: number }>();
+  /** The latest version refusals (bounded), and who waits for one from an address. */
+  private readonly versionRefusals: VersionRefusal[] = [];
+  private readonly refusalWaiters = new Set<{ from: string; since: number; resolve: (r: VersionRefusal) => void }>();
   /** Fresh key pairs being generated or ready, each handed to one registration only. */
   private readonly spareKeyPairs: Array<Promise<ResponseKeyPair>> = [];
   private closed = false;
@@ -303,6 +331,11 @@ export class ResponseListener {
     return this.closed;
   }
 
+  /** The payload versions this listener accepts from launchers, preferred first (`2,1`; `2` with `minVersion` 2). */
+  get responseVersions(): string {
+    return this.decodeOptions.minVersion === 2 ? '2' : '2,1';
+  }
+
   /** Spare key pairs generated or being generated ahead of registrations. */
   get spareKeyPairCount(): number {
     return this.spareKeyPairs.length;
@@ -353,12 +386,28 @@ export class ResponseListener {
     this.pending.set(kernelId, entry);
     signal?.addEventListener('abort', onAbort, { once: true });
     this.logger.debug('Waiting for kernel connection information', { kernelId });
+    const since = Date.now();
+    const whenVersionRefused = (from: string): Promise<VersionRefusal> => {
+      const earlier = this.versionRefusals.find((r) => r.from === from && r.at >= since);
+      if (earlier) return Promise.resolve(earlier);
+      return new Promise<VersionRefusal>((resolve) => {
+        const waiter = { from, since, resolve };
+        this.refusalWaiters.add(waiter);
+        // Forgotten with the registration: nothing to wait for once the wait is over.
+        void connectionInfo.then(
+          () => this.refusalWaiters.delete(waiter),
+          () => this.refusalWaiters.delete(waiter),
+        );
+      });
+    };
     return {
       kernelId,
       publicKey: keyPair.publicKey,
       responseAddress: this.responseAddress,
+      responseVersions: this.responseVersions,
       connectionInfo,
       cancel: onAbort,
+      whenVersionRefused,
     };
   }
 
@@ -463,6 +512,18 @@ export class ResponseListener {
     this.recentAcks.set(digest, { ack, kernelId, at: now });
   }
 
+  private recordVersionRefusal(from: string, version: unknown): void {
+    const refusal: VersionRefusal = { from, version: typeof version === 'number' ? version : undefined, accepted: this.responseVersions, at: Date.now() };
+    this.versionRefusals.push(refusal);
+    if (this.versionRefusals.length > MAX_VERSION_REFUSALS) this.versionRefusals.shift();
+    for (const waiter of [...this.refusalWaiters]) {
+      if (waiter.from === from && refusal.at >= waiter.since) {
+        this.refusalWaiters.delete(waiter);
+        waiter.resolve(refusal);
+      }
+    }
+  }
+
   /** Hands an accepted payload to its registration; returns the acknowledgement to write back. */
   private deliver(raw: Buffer, from: string): string | undefined {
     if (raw.length === 0) {
@@ -482,6 +543,7 @@ export class ResponseListener {
     } catch (err) {
       const reason = err instanceof ResponsePayloadError ? err.reason : 'malformed';
       this.logger.warn('Dropped kernel response payload', { from, reason, size: raw.length, ...(err instanceof ResponsePayloadError ? err.details : {}) });
+      if (reason === 'version') this.recordVersionRefusal(from, (err as ResponsePayloadError).details?.version);
       return undefined;
     }
     const candidates =

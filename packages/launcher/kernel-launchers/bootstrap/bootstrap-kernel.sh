@@ -11,7 +11,7 @@
 #   PORT_RANGE                       <lower>..<upper>, default 0..0 (any)   (EG_PORT_RANGE)
 #   KERNEL_CLASS_NAME                Python kernel class (default ipykernel.ipkernel.IPythonKernel)
 #   KERNEL_SPARK_CONTEXT_INIT_MODE   lazy, eager or none (default none)
-#   RESPONSE_VERSION                 2 (gp hosts, default) or 1 (Gateway Provisioners / Enterprise Gateway hosts)
+#   RESPONSE_VERSION                 override: 2 or 1 (default: negotiated from the host's GP_RESPONSE_VERSIONS, else 1)
 #   KERNEL_LAUNCHERS_DIR             where the launchers are (default: kernel-launchers beside this script)
 #   GP_PYTHON                        the Python interpreter for the launchers (default python3, else python)
 set -euo pipefail

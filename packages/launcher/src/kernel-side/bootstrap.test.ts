@@ -71,7 +71,7 @@ describe('install.sh + the installed bootstrap', () => {
     expect(mode('kernel-launchers/R/scripts/gp_spark_init.R')).toBe(0o644);
   });
 
-  it('starts a Python kernel from the environment (EG_* fallbacks), with payload version 2', async () => {
+  it('starts a Python kernel from the environment (EG_* fallbacks), with the payload version the host announced (2)', async () => {
     const kernelId = randomUUID();
     const reg = await listener.register(kernelId);
     const p = run(join(prefix, 'bootstrap-kernel.sh'), {
@@ -79,6 +79,7 @@ describe('install.sh + the installed bootstrap', () => {
       KERNEL_ID: kernelId,
       EG_RESPONSE_ADDRESS: reg.responseAddress,
       EG_PUBLIC_KEY: reg.publicKey,
+      GP_RESPONSE_VERSIONS: reg.responseVersions,
       GP_PYTHON: testPython(),
     });
     const info = await p.unlessExited(reg.connectionInfo);
@@ -103,6 +104,7 @@ describe('install.sh + the installed bootstrap', () => {
       RESPONSE_ADDRESS: reg.responseAddress,
       PUBLIC_KEY: reg.publicKey,
       RESPONSE_VERSION: '1',
+      GP_RESPONSE_VERSIONS: reg.responseVersions, // the override wins over the announcement
       KERNEL_CLASS_NAME: 'ipykernel.ipkernel.NoSuchKernelClass',
       GP_PYTHON: testPython(),
     });

@@ -16,14 +16,15 @@ const launchIpykernel = join(repoRoot, 'packages', 'launcher', 'kernel-launchers
 async function launch(
   listener: ResponseListener,
   extraArgs: string[] = [],
-  env: Record<string, string> = {},
+  env: Record<string, string | undefined> = {},
 ): Promise<{ proc: LauncherProcess; info: KernelConnectionInfo }> {
   const kernelId = randomUUID();
   const reg = await listener.register(kernelId);
   const proc = startProcess(
     testPython(),
     [launchIpykernel, '--response-address', reg.responseAddress, '--public-key', reg.publicKey, '--kernel-id', kernelId, '--port-range', '0..0', ...extraArgs],
-    env,
+    // As a gp host starts it: the host announces the payload versions it reads.
+    { GP_RESPONSE_VERSIONS: reg.responseVersions, ...env },
   );
   const info = await proc.unlessExited(reg.connectionInfo);
   return { proc, info };
@@ -152,6 +153,50 @@ describe("gp's Python launcher, payload version 1 (for reference hosts)", () => 
     const version = startProcess(testPython(), [launchIpykernel, '--kernel-id', 'k'], { RESPONSE_VERSION: '7' });
     await expect(version.exited).resolves.toBe(2);
     expect(version.output()).toContain("Invalid RESPONSE_VERSION '7': expected 1 or 2.");
+  }, 30_000);
+});
+
+describe("gp's Python launcher, payload version negotiation (GP_RESPONSE_VERSIONS)", () => {
+  let listener: ResponseListener;
+
+  beforeAll(async () => {
+    listener = await ResponseListener.start({ ip: '127.0.0.1', port: 0 });
+  });
+  afterAll(async () => {
+    killStartedProcesses();
+    await listener?.close();
+  });
+
+  it('sends version 1 when the host announces nothing (a reference host), and says why', async () => {
+    const { proc, info } = await launch(listener, [], { GP_RESPONSE_VERSIONS: undefined });
+    expect(info.response_version).toBe(1);
+    expect(info.comm_secret).toBeUndefined();
+    expect(proc.output()).toContain('Payload version 1 (no GP_RESPONSE_VERSIONS from the host: reference host assumed)');
+  }, 60_000);
+
+  it('sends the best version the host announced', async () => {
+    const two = await launch(listener);
+    expect(two.info.response_version).toBe(2);
+    expect(two.proc.output()).toContain('Payload version 2 (host reads 2,1)');
+    const one = await launch(listener, [], { GP_RESPONSE_VERSIONS: '1' });
+    expect(one.info.response_version).toBe(1);
+    expect(one.proc.output()).toContain('Payload version 1 (host reads 1)');
+  }, 60_000);
+
+  it('lets RESPONSE_VERSION override the announcement', async () => {
+    const { proc, info } = await launch(listener, [], { RESPONSE_VERSION: '1' });
+    expect(info.response_version).toBe(1);
+    expect(proc.output()).toContain('Payload version 1 (RESPONSE_VERSION override)');
+  }, 60_000);
+
+  it('fails with a clear message when it cannot send what the host reads', async () => {
+    const args = [launchIpykernel, '--kernel-id', 'k', '--response-address', '127.0.0.1:1', '--public-key', 'AAAA'];
+    const future = startProcess(testPython(), args, { GP_RESPONSE_VERSIONS: '3' });
+    await expect(future.exited).resolves.toBe(2);
+    expect(future.output()).toContain('The host reads payload versions 3 (GP_RESPONSE_VERSIONS); this launcher sends 1 or 2.');
+    const bad = startProcess(testPython(), args, { GP_RESPONSE_VERSIONS: 'two' });
+    await expect(bad.exited).resolves.toBe(2);
+    expect(bad.output()).toContain("Invalid GP_RESPONSE_VERSIONS 'two'");
   }, 30_000);
 });
 

@@ -33,11 +33,12 @@ async function listener(): Promise<ResponseListener> {
   return l;
 }
 
-function startLauncher(responseAddress: string, publicKey: string, kernelId: string, extraArgs: string[] = [], env: Record<string, string> = {}): LauncherProcess {
+/** gp's launcher as a gp host starts it: the host announces the versions it reads (GP_RESPONSE_VERSIONS). */
+function startLauncher(responseAddress: string, publicKey: string, kernelId: string, extraArgs: string[] = [], env: Record<string, string | undefined> = {}): LauncherProcess {
   return startProcess(
     testPython(),
     [launchIpykernel, '--response-address', responseAddress, '--public-key', publicKey, '--kernel-id', kernelId, '--port-range', '0..0', ...extraArgs],
-    { GP_KERNEL_SHUTDOWN_GRACE: '1', ...env },
+    { GP_KERNEL_SHUTDOWN_GRACE: '1', GP_RESPONSE_VERSIONS: '2,1', ...env },
   );
 }
 
@@ -140,12 +141,13 @@ describe('the launch path under attack (gp Python launcher)', () => {
     expect(lost).toBe(2);
   }, 120_000);
 
-  it('works with a reference host that reads and closes without acknowledging (payload version 1)', async () => {
+  it('works with a reference host that reads and closes without acknowledging (nothing announced: payload version 1)', async () => {
     const l = await listener();
     const kernelId = randomUUID();
     const reg = await l.register(kernelId);
     const host = await readAndCloseHost((payload) => forward(l.responseAddress, payload));
-    const proc = startLauncher(host, reg.publicKey, kernelId, ['--response-version', '1']);
+    // A reference host announces nothing: the launcher sends version 1 and takes a clean close as delivered.
+    const proc = startLauncher(host, reg.publicKey, kernelId, [], { GP_RESPONSE_VERSIONS: undefined });
     await expect(proc.unlessExited(reg.connectionInfo)).resolves.toMatchObject({ kernel_id: kernelId, response_version: 1 });
     await waitForOutput(proc, (out) => out.includes('the host does not acknowledge'));
   }, 120_000);

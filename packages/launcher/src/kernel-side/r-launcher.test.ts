@@ -30,7 +30,7 @@ describe("gp's R launcher (IRkernel)", () => {
     proc = startProcess(
       testPython(),
       [launchIRkernel, '--response-address', reg.responseAddress, '--public-key', reg.publicKey, '--kernel-id', kernelId, '--port-range', '0..0'],
-      { GP_KERNEL_SHUTDOWN_GRACE: '2' },
+      { GP_KERNEL_SHUTDOWN_GRACE: '2', GP_RESPONSE_VERSIONS: reg.responseVersions },
     );
     info = await proc.unlessExited(reg.connectionInfo);
     client = await JupyterKernelClient.connect(info, { timeoutMs: 90_000 });

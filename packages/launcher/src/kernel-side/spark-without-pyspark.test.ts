@@ -27,7 +27,7 @@ describe.each(['lazy', 'eager'])("gp's Python launcher, --spark-context-initiali
       [launchIpykernel, '--kernel-id', kernelId, '--response-address', registration.responseAddress,
         '--public-key', registration.publicKey, '--port-range', '0..0', '--spark-context-initialization-mode', mode],
       // The venv has no pyspark; PYTHONNOUSERSITE keeps a user-site pyspark out too.
-      { PYTHONNOUSERSITE: '1' },
+      { PYTHONNOUSERSITE: '1', GP_RESPONSE_VERSIONS: registration.responseVersions },
     );
     info = await launcher.unlessExited(registration.connectionInfo);
     client = await JupyterKernelClient.connect(info, { timeoutMs: 60_000 });

@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
   GpError,
+  RESPONSE_VERSIONS_ENV,
+  type VersionRefusal,
   parsePortRange,
   portRangeToString,
   sendCommRequest,
@@ -47,6 +49,22 @@ import {
   type KernelSpecLike,
   type ProvisionerConfig,
 } from './kernelspec.js';
+
+
+/** The launch's error when the kernel's launcher sent a payload version this host does not read. */
+function versionRefusedError(kernelId: string, r: VersionRefusal): GpError {
+  const sent = r.version === undefined ? 'an unknown payload version' : `a version ${r.version} payload`;
+  const who = r.version === 1
+    ? "The image runs a reference (Gateway Provisioners / Enterprise Gateway) launcher, or a gp launcher told RESPONSE_VERSION=1: use an image with gp's launchers, or let this host read version 1 (GP_RESPONSE_MIN_VERSION=1)."
+    : r.version === 0
+      ? 'The image runs a legacy Enterprise Gateway launcher: update its launchers (or set GP_RESPONSE_ALLOW_LEGACY=true, which is not confidential).'
+      : "Update the image's launchers.";
+  return new GpError(
+    'GP_RESPONSE_VERSION_REFUSED',
+    `Kernel ${kernelId}: its launcher sent ${sent}, which this host does not read (it reads version ${r.accepted}). ${who}`,
+    { httpStatus: 502, details: { kernelId, version: r.version, accepted: r.accepted, from: r.from } },
+  );
+}
 
 export const SIGINT = 2;
 export const SIGKILL = 9;
@@ -404,6 +422,7 @@ export abstract class KubernetesProvisionerBase {
           ...(typeof v['port-range'] === 'string' ? { portRange: v['port-range'] } : {}),
           ...(typeof v['spark-context-initialization-mode'] === 'string' ? { sparkContextInitMode: v['spark-context-initialization-mode'] as SparkContextInitMode } : {}),
           ...(typeof v['kernel-class-name'] === 'string' ? { kernelClassName: v['kernel-class-name'] } : {}),
+          responseVersions: registration.responseVersions,
         };
         const kernelName = this.options.kernelName ?? invocation.kernelName;
         if (kernelName) request.kernelName = kernelName;
@@ -418,6 +437,7 @@ export abstract class KubernetesProvisionerBase {
           portRange,
           env,
           settings,
+          responseVersions: registration.responseVersions,
           ...(currentUser() !== undefined ? { defaultUsername: currentUser() } : {}),
           ...(this.options.kernelName ? { kernelName: this.options.kernelName } : {}),
         };
@@ -440,7 +460,9 @@ export abstract class KubernetesProvisionerBase {
       }
       // The kernel's part of a spawned launcher's environment; spawnLauncher adds only what a launcher needs
       // from the host (spawn-env.ts), never the host's environment.
-      const spawnEnv = { ...env };
+      // It announces the payload versions this host reads (the reference's launch_kubernetes.py copies its
+      // environment into the pod, where gp's launcher reads it); nobody else may set it.
+      const spawnEnv = { ...env, [RESPONSE_VERSIONS_ENV]: registration.responseVersions };
       this.prepared = {
         kernelId: this.kernelId,
         mode: invocation ? 'in-process' : 'spawn',
@@ -521,9 +543,14 @@ export abstract class KubernetesProvisionerBase {
         else ac.signal.addEventListener('abort', fail, { once: true });
       });
       cancelled.catch(() => undefined);
+      // A payload the host cannot read (e.g. a reference launcher's version 1 under GP_RESPONSE_MIN_VERSION=2)
+      // will never be followed by one it can: fail now, with that cause, instead of at the timeout.
+      const refused = p.registration.whenVersionRefused(placement.podIP).then((r) => Promise.reject(versionRefusedError(this.kernelId, r)));
+      refused.catch(() => undefined);
       const info = await race(
         Promise.race([
           p.registration.connectionInfo,
+          refused,
           watcher.whenFailed(ac.signal).then((e) => Promise.reject(e)),
           timeout,
           cancelled,

@@ -67,11 +67,51 @@ class LauncherError(RuntimeError):
 # --------------------------------------------------------------------------- arguments
 
 
-def _default_response_version() -> int:
-    value = (os.getenv("RESPONSE_VERSION") or os.getenv("GP_RESPONSE_VERSION") or "2").strip()
+SUPPORTED_RESPONSE_VERSIONS = (2, 1)  # what this launcher can send, preferred first
+
+
+def _default_response_version() -> Optional[int]:
+    """The explicit override (``RESPONSE_VERSION``), or None: the version is then negotiated."""
+    value = (os.getenv("RESPONSE_VERSION") or os.getenv("GP_RESPONSE_VERSION") or "").strip()
+    if not value:
+        return None
     if value not in ("1", "2"):
         raise LauncherError(f"Invalid RESPONSE_VERSION '{value}': expected 1 or 2.")
     return int(value)
+
+
+def host_response_versions() -> Optional[List[int]]:
+    """The payload versions the host announced in ``GP_RESPONSE_VERSIONS`` (e.g. ``2,1``), or None.
+
+    Only gp hosts set it; the reference's hosts and launchers never read or write it."""
+    raw = os.getenv("GP_RESPONSE_VERSIONS")
+    if raw is None or not raw.strip():
+        return None
+    versions = []
+    for part in raw.split(","):
+        part = part.strip()
+        if not part.isdigit():
+            raise LauncherError(f"Invalid GP_RESPONSE_VERSIONS '{raw}': expected a comma-separated list of "
+                                "payload versions such as '2,1'.")
+        versions.append(int(part))
+    return versions
+
+
+def negotiate_response_version(explicit: Optional[int]) -> Tuple[int, str]:
+    """The payload version to send and why: the override, the best one the host announced, else version 1.
+
+    A host that announces nothing is taken for a reference (Gateway Provisioners / Enterprise Gateway) host,
+    which reads version 1 only (it rejects anything else with "Unexpected version indicator")."""
+    if explicit is not None:
+        return explicit, "RESPONSE_VERSION override"
+    announced = host_response_versions()
+    if announced is None:
+        return 1, "no GP_RESPONSE_VERSIONS from the host: reference host assumed"
+    for version in SUPPORTED_RESPONSE_VERSIONS:
+        if version in announced:
+            return version, "host reads " + ",".join(str(v) for v in announced)
+    raise LauncherError(f"The host reads payload versions {','.join(str(v) for v in announced)} "
+                        f"(GP_RESPONSE_VERSIONS); this launcher sends 1 or 2. Update the kernel image.")
 
 
 def build_arg_parser(description: str, kernel_class: bool) -> argparse.ArgumentParser:
@@ -89,7 +129,8 @@ def build_arg_parser(description: str, kernel_class: bool) -> argparse.ArgumentP
                    help="the cluster to initialize when a Spark mode is set (default spark)")
     p.add_argument("--response-version", dest="response_version", type=int, choices=[1, 2],
                    default=_default_response_version(),
-                   help="payload version: 2 (gp hosts, default) or 1 (Gateway Provisioners / Enterprise Gateway)")
+                   help="payload version override: 2 (gp hosts) or 1 (Gateway Provisioners / Enterprise Gateway); "
+                        "default: negotiated from GP_RESPONSE_VERSIONS, 1 when the host announces nothing")
     p.add_argument("--transport-encryption", dest="transport_encryption", default=None,
                    help="accepted for compatibility; CurveZMQ provisioning is not supported by this launcher")
     if kernel_class:
@@ -293,9 +334,15 @@ def expected_ack(aes_key: bytes, kernel_id: str) -> str:
     return hmac.new(aes_key, RESPONSE_ACK_PREFIX + kernel_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def ack_policy(version: int) -> str:
-    """``required`` (only a valid acknowledgement ends the delivery) or ``auto`` (also a clean close)."""
-    value = (os.getenv("GP_RESPONSE_ACK") or ("required" if version == 2 else "auto")).strip().lower()
+def ack_policy(version: int, host_is_gp: Optional[bool] = None) -> str:
+    """``required`` (only a valid acknowledgement ends the delivery) or ``auto`` (also a clean close).
+
+    The default is ``required`` when the host announced its versions (only gp hosts do, and they all ack) or
+    for version 2 (only gp hosts read it), else ``auto`` (a reference host reads and closes)."""
+    if host_is_gp is None:
+        host_is_gp = host_response_versions() is not None
+    default = "required" if host_is_gp or version == 2 else "auto"
+    value = (os.getenv("GP_RESPONSE_ACK") or default).strip().lower()
     if value not in ("required", "auto"):
         raise LauncherError(f"Invalid GP_RESPONSE_ACK '{value}': expected required or auto.")
     return value
@@ -595,11 +642,13 @@ class CommServer:
 # --------------------------------------------------------------------------- supervision
 
 
-def run(kernel_id: str, response_address: str, public_key: str, port_range: str, response_version: int,
+def run(kernel_id: str, response_address: str, public_key: str, port_range: str, response_version: Optional[int],
         kernel_command: Callable[[str], List[str]], spark_interrupt: bool = False,
         extra_env: Optional[dict] = None) -> int:
     """Starts the kernel, reports it to the host and serves its comm port until it exits."""
     lower, upper = parse_port_range(port_range)
+    response_version, negotiated = negotiate_response_version(response_version)
+    log.info("Payload version %s (%s)", response_version, negotiated)
     crypto_backend()  # fail before starting anything when the image lacks a crypto library
     ports, comm_sock = select_ports(lower, upper)
     connection_file, info = write_connection_file(kernel_id, ports)
