@@ -79,6 +79,28 @@ function listen(server: Server, port: number, ip: string, flag = 'port'): Promis
   });
 }
 
+/** How long closing waits for requests in flight (e.g. a cancelled launch's 503) to be answered. */
+const DRAIN_MS = 5000;
+
+/**
+ * Stops accepting connections, lets the requests in flight be answered (a cancelled launch's client gets its
+ * 503 rather than a reset connection), closing connections as they go idle, and after `DRAIN_MS` cuts what is
+ * left.
+ */
+async function drainAndClose(server: Server): Promise<void> {
+  let closed = false;
+  const done = new Promise<void>((resolve) => server.close(() => resolve())).then(() => {
+    closed = true;
+  });
+  const deadline = Date.now() + DRAIN_MS;
+  while (!closed && Date.now() < deadline) {
+    server.closeIdleConnections();
+    await Promise.race([done, new Promise((r) => setTimeout(r, 50))]);
+  }
+  server.closeAllConnections();
+  await done;
+}
+
 export async function startGateway(options: GatewayOptions = {}): Promise<GatewayHandle> {
   const settings = settingsFromOptions(options);
   const hostEnv = options.hostEnv ?? process.env;
@@ -235,12 +257,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       await kernels.closeAll(stop);
       for (const client of handlers.wss.clients) client.terminate();
       handlers.wss.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (metricsServer) {
-        metricsServer.closeAllConnections();
-        await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
-      }
+      await drainAndClose(server);
+      if (metricsServer) await drainAndClose(metricsServer);
       stopObserving();
       if (ownListener) await responseListener.close();
       logger.info('gp-gateway stopped.', { kernels: stop ? 'stopped' : 'left running' });

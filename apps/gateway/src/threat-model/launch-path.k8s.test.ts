@@ -151,8 +151,9 @@ describe('threat: the gateway environment leaks into kernel pods through a spawn
     expect(names).not.toContain('GP_GATEWAY_TOKEN');
     expect(names).not.toContain('HOME');
     expect(names).toEqual(expect.arrayContaining(['KERNEL_ID', 'KERNEL_USERNAME', 'SPEC_NAMED', 'RESPONSE_ADDRESS', 'PUBLIC_KEY']));
-    // Everything that is there is a launcher's need: the kernel's variables, the runtime ones, cluster access.
-    const unexpected = names.filter((n) => !/^(KERNEL_|GP_NAMESPACE$|SPEC_NAMED$|RESPONSE_ADDRESS$|PUBLIC_KEY$|PORT_RANGE$|PATH$|LANG|LC_|TZ$|KUBECONFIG$|KUBERNETES_SERVICE_)/.test(n));
+    // Everything that is there is a launcher's need: the kernel's variables, the runtime ones, cluster access, and
+    // the payload versions the host reads (GP_RESPONSE_VERSIONS, the negotiation a reference launcher ignores).
+    const unexpected = names.filter((n) => !/^(KERNEL_|GP_NAMESPACE$|GP_RESPONSE_VERSIONS$|SPEC_NAMED$|RESPONSE_ADDRESS$|PUBLIC_KEY$|PORT_RANGE$|PATH$|LANG|LC_|TZ$|KUBECONFIG$|KUBERNETES_SERVICE_)/.test(n));
     expect(unexpected).toEqual([]);
 
     const client = await JupyterKernelClient.connect(info, { timeoutMs: 60_000 });
