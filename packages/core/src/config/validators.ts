@@ -92,6 +92,15 @@ export type SparkInitMode = (typeof SPARK_INIT_MODES)[number];
 const LIST_SYNTAX = /[[\]{}'"]/;
 
 /**
+ * The one comma-list rule: a comma-separated string (or strings, each split the same way) cut at commas,
+ * each item trimmed, empty items dropped. Typed lists (user names, ids, regexes, languages) build on it.
+ */
+export function splitCommaList(raw: string | readonly string[]): string[] {
+  const parts = typeof raw === 'string' ? raw.split(',') : raw.flatMap((v) => v.split(','));
+  return parts.map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/**
  * Parses a user list: an array of names, or a comma-separated string (non-bracketed, as the reference's
  * GP_*_USERS env vars); trims, drops empties, dedupes. A name with whitespace, brackets, braces or quotes is
  * refused.

@@ -6,5 +6,6 @@ export * from './keys.js';
 export { unpadPkcs1v15, type Pkcs1UnpadResult } from './pkcs1.js';
 export * from './payload.js';
 export * from './listener.js';
+export { RESPONSE_LISTENER_OPTIONS, responseListenerEnvMarkdown } from './listener-options.js';
 export * from './comm.js';
 export * from './wire.js';
