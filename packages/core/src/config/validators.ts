@@ -107,15 +107,10 @@ export function splitCommaList(raw: string | readonly string[]): string[] {
  */
 export function parseUserList(raw: unknown, option = 'users', source: ValueSource = DEFAULT_SOURCE): string[] {
   const expected = 'a comma-separated list (or array) of user names without whitespace, brackets or quotes, e.g. alice,bob';
-  let items: unknown[];
-  if (typeof raw === 'string') items = raw.split(',');
-  else if (Array.isArray(raw)) items = raw.flatMap((v) => (typeof v === 'string' ? v.split(',') : [v]));
-  else throw new ConfigError(option, source, raw, expected);
+  const isStrings = typeof raw === 'string' || (Array.isArray(raw) && raw.every((v) => typeof v === 'string'));
+  if (!isStrings) throw new ConfigError(option, source, raw, expected);
   const out: string[] = [];
-  for (const item of items) {
-    if (typeof item !== 'string') throw new ConfigError(option, source, raw, expected);
-    const name = item.trim();
-    if (name === '') continue;
+  for (const name of splitCommaList(raw as string | string[])) {
     if (/\s/.test(name) || LIST_SYNTAX.test(name)) throw new ConfigError(option, source, raw, expected);
     if (!out.includes(name)) out.push(name);
   }
