@@ -33,15 +33,6 @@ import {
   RESPONSE_LISTENER_OPTIONS,
 } from './listener-options.js';
 
-export {
-  DEFAULT_RESPONSE_IDLE_TIMEOUT_MS,
-  DEFAULT_RESPONSE_KEY_POOL_SIZE,
-  DEFAULT_RESPONSE_MAX_CONNECTIONS,
-  DEFAULT_RESPONSE_MAX_PER_SOURCE,
-  DEFAULT_RESPONSE_PORT,
-  DEFAULT_RESPONSE_PORT_RETRIES,
-  DEFAULT_RESPONSE_READ_TIMEOUT_MS,
-};
 /** Version refusals remembered for launches that learn their pod's IP after the payload came. */
 const MAX_VERSION_REFUSALS = 64;
 /**
