@@ -9,6 +9,7 @@ import {
   defineOptions,
   jupyterDataDir,
   resolveConfig,
+  splitCommaList,
   type ConfigSources,
   type ParseContext,
   type LogLevel,
@@ -68,11 +69,12 @@ export const DEFAULT_ALLOWED_ENV = [
 /** A comma-separated string or an array of strings; blanks are dropped. */
 function parseNameList(what: string): (raw: unknown, ctx: ParseContext) => string[] {
   return (raw, ctx) => {
-    const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : undefined;
-    if (!items || items.some((item) => typeof item !== 'string')) {
+    if (typeof raw === 'string') return splitCommaList(raw);
+    if (!Array.isArray(raw) || raw.some((item) => typeof item !== 'string')) {
       throw new ConfigError(ctx.option, ctx.source, raw, `a comma-separated list (or array) of ${what}`);
     }
-    return (items as string[]).map((item) => item.trim()).filter((item) => item !== '');
+    // Array items (a config file's list) are names as given: trimmed, blanks dropped, not split at commas.
+    return (raw as string[]).map((item) => item.trim()).filter((item) => item !== '');
   };
 }
 

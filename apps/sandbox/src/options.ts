@@ -2,7 +2,7 @@
  * gp-sandbox's options, defined once with `@gp/core`'s option definitions (default < GP_SANDBOX_* env < flag);
  * `--help` and the README's table derive from them.
  */
-import { ConfigError, defineOption, defineOptions, resolveConfig, type ConfigSources, type ParseContext, type ValuesOf } from '@gp/core';
+import { ConfigError, defineOption, defineOptions, resolveConfig, splitCommaList, type ConfigSources, type ParseContext, type ValuesOf } from '@gp/core';
 
 export const SANDBOX_SECTION = 'SandboxApp';
 export const SANDBOX_LANGUAGES = ['python', 'r'] as const;
@@ -13,10 +13,13 @@ export const DEFAULT_LAB_PORT = 8888;
 const port = (v: number): string | undefined => (v >= 0 && v <= 65535 ? undefined : 'a port number in 0..65535 (0 picks a free port)');
 
 function parseLanguages(raw: unknown, ctx: ParseContext): SandboxLanguage[] {
-  const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : undefined;
   const valid = `a comma-separated list of ${SANDBOX_LANGUAGES.join(', ')} (at least one)`;
-  if (!items || items.some((i) => typeof i !== 'string')) throw new ConfigError(ctx.option, ctx.source, raw, valid);
-  const names = (items as string[]).map((i) => i.trim().toLowerCase()).filter((i) => i !== '');
+  if (typeof raw !== 'string' && (!Array.isArray(raw) || raw.some((i) => typeof i !== 'string'))) {
+    throw new ConfigError(ctx.option, ctx.source, raw, valid);
+  }
+  // A string is core's comma list; array items (a config file's list) are taken one name each.
+  const items = typeof raw === 'string' ? splitCommaList(raw) : (raw as string[]).map((i) => i.trim()).filter((i) => i !== '');
+  const names = items.map((i) => i.toLowerCase());
   const bad = names.find((n) => !(SANDBOX_LANGUAGES as readonly string[]).includes(n));
   if (bad !== undefined || names.length === 0) throw new ConfigError(ctx.option, ctx.source, raw, valid);
   return [...new Set(names)] as SandboxLanguage[];

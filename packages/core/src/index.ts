@@ -1,4 +1,118 @@
-export * from './errors.js';
-export * from './logging.js';
-export * from './config/index.js';
-export * from './protocol/index.js';
+// @gp/core: options, typed errors, logging, and the kernel connection protocol.
+// The public surface, by concept. Every name here is imported by another package or app of this repo or
+// documented in a README of this package; anything else stays internal (import it from its module in tests).
+
+// Typed errors (every gp error is a GpError with a stable code).
+export { AuthorizationError, ConfigError, GpError, isGpError, type GpErrorOptions, type ValueSource } from './errors.js';
+
+// Structured logging (tokens and keys redacted).
+export {
+  createLogger,
+  createMemoryLogger,
+  redact,
+  silentLogger,
+  type LogFields,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+  type LogRecord,
+  type MemoryLogger,
+} from './logging.js';
+
+// Option definitions: one definition per option; flags, --help, env and config files derive from it.
+export {
+  defineOption,
+  defineOptions,
+  type AnyOptionDef,
+  type FlagAlias,
+  type OptionDef,
+  type OptionDefs,
+  type OptionInit,
+  type OptionKind,
+  type OptionTable,
+  type ParseContext,
+  type TableInit,
+  type ValuesOf,
+} from './config/options.js';
+export {
+  authorizedUsersOption,
+  executorImageNameOption,
+  imageNameOption,
+  languageOption,
+  launchTimeoutOption,
+  logLevelOption,
+  portRangeOption,
+  sparkInitModeOption,
+  unauthorizedUsersOption,
+} from './config/shared.js';
+
+// Resolving options: defaults < config file < GP_* env < flags.
+export { resolveConfig, type ConfigSources, type FlagValue, type ResolvedConfig } from './config/resolve.js';
+export { parseFlags, type ParsedFlags, type ParseFlagsOptions } from './config/argv.js';
+export { configSearchPath, findDefaultConfigFile, loadConfigFile, pythonConfigFiles } from './config/file.js';
+export { jupyterDataDir, kernelsDir, prefixJupyterPath, systemJupyterPaths, type KernelsDestination } from './config/paths.js';
+
+// Validators shared by every gp program.
+export {
+  kernelJsonLanguage,
+  minPortRangeSize,
+  normalizeKernelName,
+  parseBoolean,
+  parseImageReference,
+  parseInteger,
+  parseLanguage,
+  parseLaunchTimeout,
+  parseLogLevel,
+  parsePortRange,
+  parsePythonClassName,
+  parseUserList,
+  portRangeToString,
+  splitCommaList,
+  userListIncludes,
+  usernameKey,
+  validateUsername,
+  type Language,
+  type PortRange,
+  type SparkInitMode,
+} from './config/validators.js';
+
+// The kernel connection protocol (see ./protocol/README.md): the response listener and its settings,
+// response payloads and keys, comm-port requests, and the Jupyter wire protocol.
+export {
+  RESPONSE_VERSIONS_ENV,
+  ResponseListener,
+  responseListenerOptionsFromEnv,
+  sharedResponseListener,
+  type RegisterOptions,
+  type ResponseListenerOptions,
+  type ResponseRegistration,
+  type VersionRefusal,
+} from './protocol/listener.js';
+export { RESPONSE_LISTENER_OPTIONS, responseListenerEnvMarkdown } from './protocol/listener-options.js';
+export type { KernelConnectionInfo, ResponseVersion } from './protocol/types.js';
+export {
+  CommRequestError,
+  ResponseListenerError,
+  ResponsePayloadError,
+  ResponseWaitError,
+  type ResponsePayloadRejection,
+} from './protocol/errors.js';
+export { createResponseKeyPair, DEFAULT_RESPONSE_KEY_BITS, type ResponseKeyPair } from './protocol/keys.js';
+export {
+  decodeResponsePayload,
+  encodeResponsePayload,
+  type DecodeOptions,
+  type EncodeOptions,
+  type ResponseEnvelope,
+} from './protocol/payload.js';
+export { sendCommRequest, type CommRequest, type CommRequestOptions, type CommResult, type CommTarget } from './protocol/comm.js';
+export {
+  createMessageHeader,
+  deserializeMessage,
+  MessageSigner,
+  serializeMessage,
+  WireProtocolError,
+  type DeserializedMessage,
+  type JupyterMessage,
+  type JupyterMessageHeader,
+} from './protocol/wire.js';

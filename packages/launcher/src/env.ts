@@ -18,6 +18,7 @@ import {
   minPortRangeSize,
   portRangeOption,
   resolveConfig,
+  splitCommaList,
   unauthorizedUsersOption,
   type OptionKind,
   type ParseContext,
@@ -42,11 +43,7 @@ export function parseId(name: string, value: string, source: 'env' | 'request' =
 /** A list of numeric ids, e.g. GP_PROHIBITED_UIDS=0,65534. Any unreadable entry refuses the whole list (fail closed). */
 export function parseIdList(name: string, value: string | undefined, fallback: number[]): number[] {
   if (value === undefined) return fallback;
-  const entries = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  return entries.map((entry) => {
+  return splitCommaList(value).map((entry) => {
     try {
       return parseId(name, entry, 'env');
     } catch {

@@ -1,18 +1,141 @@
 // @gp/launcher: creating a kernel's Kubernetes resources, and following kernels through their life.
-export * from './launch.js';
-export * from './crd.js';
-export * from './inputs.js';
-export * from './env.js';
-export * from './errors.js';
-export * from './manifests.js';
-export * from './names.js';
-export * from './quantity.js';
-export * from './spark.js';
-export { ADMIN_OWNED_SPARK_KEYS, CLIENT_KUBERNETES_KEYS, SparkOptionsError, checkClientSparkOpts, sparkSubmitArgs, splitShellWords, type ShellWordsOptions } from './spark-opts.js';
-export { createKubeClient, loadKubeConfig, resourcePath, type KubeClient, type KubeRequest } from './kube.js';
-export { observeKubeRequests, reportKubeRequest, resourceOfPath, verbOf, type KubeRequestEvent, type KubeRequestObserver, type KubeVerb } from './kube-observer.js';
-export { KERNEL_POD_TEMPLATE, loadTemplate, templateVars, type TemplateSource } from './render.js';
+// The public surface, by concept. Every name here is imported by another package or app of this repo or
+// documented in a README of this package; anything else stays internal (import it from its module in tests).
+
+// Host-side provisioners (see ./provisioner/README.md): what Jupyter's kernel manager drives.
+export {
+  createProvisioner,
+  KubernetesProvisioner,
+  KubernetesProvisionerBase,
+  LauncherProcessError,
+  SIGINT,
+  SIGKILL,
+  SparkOperatorProvisioner,
+  type LaunchKernelOptions,
+  type PreLaunchOptions,
+  type PreparedLaunch,
+  type ProvisionerOptions,
+  type SparkOperatorProvisionerOptions,
+  type TerminateOptions,
+} from './provisioner/provisioner.js';
+export { provisionerConfig, type GpLauncherInvocation, type GpLauncherKind, type KernelSpecLike, type ProvisionerConfig } from './provisioner/kernelspec.js';
+export type { CustomResourceRef, ProvisionerInfo } from './provisioner/info.js';
+
+// Host settings (GP_* environment variables) and launch requests (KERNEL_* variables).
+export { HOST_OPTIONS, readHostSettings, type Env, type HostSettings, type KernelSpecSetting, type PortRange } from './env.js';
+export {
+  authorize,
+  resolveLaunch,
+  type KernelResources,
+  type LaunchArgs,
+  type LaunchRequest,
+  type NamespaceMode,
+  type ResolvedLaunch,
+  type SparkContextInitMode,
+} from './inputs.js';
+export { checkClientSparkOpts, SparkOptionsError } from './spark-opts.js';
+export { sparkSubmitOptions } from './spark.js';
+
+// Creating and deleting a kernel's resources (pod or custom resource, namespace, bindings).
+export {
+  deleteKernelResources,
+  launchKernelResources,
+  planKernelResources,
+  type DeleteOptions,
+  type KernelPlan,
+  type KernelResourcesHandle,
+  type LaunchOptions,
+  type LaunchResult,
+} from './launch.js';
+export {
+  launchCustomResource,
+  planCustomResource,
+  SPARK_APPLICATION,
+  type CustomResourceLaunchOptions,
+  type CustomResourcePlan,
+  type CustomResourceType,
+} from './crd.js';
+export { checkDocuments, preparePod, type Manifest, type OwnerReference } from './manifests.js';
+export type { TemplateSource } from './render.js';
 /** The request variables the templates parse into volume and mount lists (the mount-bearing ones). */
 export { LIST_VARIABLES as VOLUME_LIST_VARIABLES } from '@gp/templates';
-export * from './watch/index.js';
-export * from './provisioner/index.js';
+export { kernelResourceName, toDns1123Label, toLabelValue } from './names.js';
+export { compareQuantities, parseQuantity, type Quantity } from './quantity.js';
+
+// Errors of the Kubernetes side.
+export {
+  CustomResourceNotInstalledError,
+  KubernetesApiError,
+  kubernetesError,
+  ManifestError,
+  type K8sVerb,
+  type ObjectRef,
+} from './errors.js';
+
+// The Kubernetes client and its request observer.
+export { createKubeClient, loadKubeConfig, type KubeClient, type KubeRequest } from './kube.js';
+export { observeKubeRequests, type KubeRequestEvent, type KubeRequestObserver, type KubeVerb } from './kube-observer.js';
+
+// Readiness without polling (see ./watch/README.md): shared watches, classification, fail-fast launch errors,
+// progress and the launch timeout.
+export { KernelWatcher, waitForKernelPod } from './watch/kernel-watcher.js';
+export type {
+  KernelPlacement,
+  KernelStatus,
+  KernelWatcherOptions,
+  LaunchPhase,
+  SparkApplicationRef,
+  WaitForKernelPodOptions,
+  WaitOptions,
+} from './watch/kernel-watcher.js';
+export { WatchHub, type HubWatchStats, type WatchHubOptions, type WatchLease, type WatchSpec } from './watch/hub.js';
+export {
+  ResourceWatch,
+  type ResourceRef,
+  type ResourceWatchOptions,
+  type WatchCounters,
+  type WatchListener,
+  type WatchNotification,
+  type WatchState,
+} from './watch/resource-watch.js';
+export { kubeConfigTransport, type KubeTransport, type ListPage, type QueryParams, type RawWatchEvent } from './watch/transport.js';
+export { kubeConfigIdentity } from './watch/identity.js';
+export type { BackoffOptions } from './watch/backoff.js';
+export {
+  classifyPod,
+  classifySparkApplication,
+  type Classification,
+  type ClassifyPodOptions,
+  type FailureKind,
+  type KernelState,
+  type PodClassification,
+  type SparkApplicationClassification,
+} from './watch/classify.js';
+export type {
+  ContainerStateLike,
+  ContainerStatusLike,
+  EventLike,
+  KubeObject,
+  ObjectMetaLike,
+  PodConditionLike,
+  PodLike,
+  SparkApplicationLike,
+  Timestamp,
+} from './watch/types.js';
+export {
+  isKernelLaunchError,
+  KernelLaunchError,
+  KubeApiError,
+  WatchInactivityError,
+  type EventSummary,
+  type KernelLaunchCode,
+  type KernelLaunchFailure,
+} from './watch/errors.js';
+export {
+  LaunchProgress,
+  type LaunchMilestone,
+  type LaunchProgressEvent,
+  type LaunchProgressListener,
+  type LaunchProgressType,
+} from './watch/progress.js';
+export { resolveLaunchTimeout, type LaunchTimeout, type LaunchTimeoutInput } from './watch/launch-timeout.js';

@@ -6,6 +6,7 @@ import {
   parseImageReference,
   parseInteger,
   parseLanguage,
+  splitCommaList,
   parseLaunchTimeout,
   parseLogLevel,
   parsePortRange,
@@ -170,5 +171,13 @@ describe('usernames and the user lists', () => {
     expect(userListIncludes(['root'], 'ＲＯＯＴ')).toBe(true);
     expect(userListIncludes(['Alice'], 'alice')).toBe(true);
     expect(userListIncludes(['root'], 'rooty')).toBe(false);
+  });
+});
+
+describe('splitCommaList', () => {
+  it('cuts at commas, trims each item and drops empty ones, for a string or each of several strings', () => {
+    expect(splitCommaList(' a, b ,,c ,')).toEqual(['a', 'b', 'c']);
+    expect(splitCommaList(['a,b', ' c ', ''])).toEqual(['a', 'b', 'c']);
+    expect(splitCommaList('')).toEqual([]);
   });
 });

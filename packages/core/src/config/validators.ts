@@ -92,21 +92,25 @@ export type SparkInitMode = (typeof SPARK_INIT_MODES)[number];
 const LIST_SYNTAX = /[[\]{}'"]/;
 
 /**
+ * The one comma-list rule: a comma-separated string (or strings, each split the same way) cut at commas,
+ * each item trimmed, empty items dropped. Typed lists (user names, ids, regexes, languages) build on it.
+ */
+export function splitCommaList(raw: string | readonly string[]): string[] {
+  const parts = typeof raw === 'string' ? raw.split(',') : raw.flatMap((v) => v.split(','));
+  return parts.map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/**
  * Parses a user list: an array of names, or a comma-separated string (non-bracketed, as the reference's
  * GP_*_USERS env vars); trims, drops empties, dedupes. A name with whitespace, brackets, braces or quotes is
  * refused.
  */
 export function parseUserList(raw: unknown, option = 'users', source: ValueSource = DEFAULT_SOURCE): string[] {
   const expected = 'a comma-separated list (or array) of user names without whitespace, brackets or quotes, e.g. alice,bob';
-  let items: unknown[];
-  if (typeof raw === 'string') items = raw.split(',');
-  else if (Array.isArray(raw)) items = raw.flatMap((v) => (typeof v === 'string' ? v.split(',') : [v]));
-  else throw new ConfigError(option, source, raw, expected);
+  const isStrings = typeof raw === 'string' || (Array.isArray(raw) && raw.every((v) => typeof v === 'string'));
+  if (!isStrings) throw new ConfigError(option, source, raw, expected);
   const out: string[] = [];
-  for (const item of items) {
-    if (typeof item !== 'string') throw new ConfigError(option, source, raw, expected);
-    const name = item.trim();
-    if (name === '') continue;
+  for (const name of splitCommaList(raw as string | string[])) {
     if (/\s/.test(name) || LIST_SYNTAX.test(name)) throw new ConfigError(option, source, raw, expected);
     if (!out.includes(name)) out.push(name);
   }

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { ConfigError } from '../errors.js';
+import { resolveConfig } from '../config/resolve.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { ResponseListenerError, ResponsePayloadError, ResponseWaitError } from './errors.js';
 import { createResponseKeyPair, DEFAULT_RESPONSE_KEY_BITS, type ResponseKeyPair } from './keys.js';
@@ -22,13 +22,17 @@ import {
 } from './payload.js';
 import type { KernelConnectionInfo } from './types.js';
 
-export const DEFAULT_RESPONSE_PORT = 8877;
-export const DEFAULT_RESPONSE_PORT_RETRIES = 10;
-export const DEFAULT_RESPONSE_READ_TIMEOUT_MS = 10_000;
-export const DEFAULT_RESPONSE_KEY_POOL_SIZE = 2;
-export const DEFAULT_RESPONSE_IDLE_TIMEOUT_MS = 2_000;
-export const DEFAULT_RESPONSE_MAX_CONNECTIONS = 256;
-export const DEFAULT_RESPONSE_MAX_PER_SOURCE = 16;
+import {
+  DEFAULT_RESPONSE_IDLE_TIMEOUT_MS,
+  DEFAULT_RESPONSE_KEY_POOL_SIZE,
+  DEFAULT_RESPONSE_MAX_CONNECTIONS,
+  DEFAULT_RESPONSE_MAX_PER_SOURCE,
+  DEFAULT_RESPONSE_PORT,
+  DEFAULT_RESPONSE_PORT_RETRIES,
+  DEFAULT_RESPONSE_READ_TIMEOUT_MS,
+  RESPONSE_LISTENER_OPTIONS,
+} from './listener-options.js';
+
 /** Version refusals remembered for launches that learn their pod's IP after the payload came. */
 const MAX_VERSION_REFUSALS = 64;
 /**
@@ -77,75 +81,35 @@ export interface ResponseListenerOptions {
   logger?: Logger;
 }
 
-function parseBool(name: string, value: string): boolean {
-  const v = value.trim().toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(v)) return true;
-  if (['false', '0', 'no', 'off', ''].includes(v)) return false;
-  throw new ConfigError(name, { kind: 'env', name }, value, 'true or false');
-}
-
-function parseInteger(name: string, value: string, min: number, max: number): number {
-  const n = Number(value.trim());
-  if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
-    throw new ConfigError(name, { kind: 'env', name }, value, `an integer from ${min} to ${max}`);
-  }
-  return n;
-}
-
 /**
  * Reads the listener's options from environment variables (`GP_RESPONSE_IP`, `GP_RESPONSE_PORT`,
  * `GP_RESPONSE_PORT_RETRIES`, `GP_RESPONSE_ADDR_ANY`, `GP_PROHIBITED_LOCAL_IPS`, and gp's
  * `GP_RESPONSE_ALLOW_LEGACY`, `GP_RESPONSE_MIN_VERSION`, `GP_RESPONSE_MAX_BYTES`,
  * `GP_RESPONSE_READ_TIMEOUT`, `GP_RESPONSE_IDLE_TIMEOUT`, `GP_RESPONSE_MAX_CONNECTIONS`,
- * `GP_RESPONSE_MAX_PER_SOURCE`, `GP_RESPONSE_KEY_POOL`). `overrides` win over the environment. Throws `ConfigError`.
+ * `GP_RESPONSE_MAX_PER_SOURCE`, `GP_RESPONSE_KEY_POOL`), as `RESPONSE_LISTENER_OPTIONS` defines them (core's
+ * rules: an empty variable counts as unset). Only variables that are set appear in the result, so the
+ * listener's own defaults apply to the rest. `overrides` win over the environment. Throws `ConfigError`.
  */
 export function responseListenerOptionsFromEnv(
   env: Record<string, string | undefined> = process.env,
   overrides: ResponseListenerOptions = {},
 ): ResponseListenerOptions {
+  const { values: v, isSet } = resolveConfig(RESPONSE_LISTENER_OPTIONS, { env });
   const out: ResponseListenerOptions = {};
-  if (env.GP_RESPONSE_IP?.trim()) out.ip = env.GP_RESPONSE_IP.trim();
-  if (env.GP_RESPONSE_PORT !== undefined) out.port = parseInteger('GP_RESPONSE_PORT', env.GP_RESPONSE_PORT, 0, 65535);
-  if (env.GP_RESPONSE_PORT_RETRIES !== undefined) {
-    out.portRetries = parseInteger('GP_RESPONSE_PORT_RETRIES', env.GP_RESPONSE_PORT_RETRIES, 0, 1000);
-  }
-  if (env.GP_RESPONSE_ADDR_ANY !== undefined) out.addrAny = parseBool('GP_RESPONSE_ADDR_ANY', env.GP_RESPONSE_ADDR_ANY);
-  if (env.GP_PROHIBITED_LOCAL_IPS?.trim()) {
-    const list = env.GP_PROHIBITED_LOCAL_IPS.split(',').map((s) => s.trim()).filter(Boolean);
-    for (const re of list) {
-      try {
-        new RegExp(re);
-      } catch {
-        throw new ConfigError('GP_PROHIBITED_LOCAL_IPS', { kind: 'env', name: 'GP_PROHIBITED_LOCAL_IPS' }, re, 'comma-separated regular expressions');
-      }
-    }
-    out.prohibitedLocalIps = list;
-  }
-  if (env.GP_RESPONSE_ALLOW_LEGACY !== undefined) {
-    out.allowLegacyV0 = parseBool('GP_RESPONSE_ALLOW_LEGACY', env.GP_RESPONSE_ALLOW_LEGACY);
-  }
-  if (env.GP_RESPONSE_MIN_VERSION !== undefined) {
-    out.minVersion = parseInteger('GP_RESPONSE_MIN_VERSION', env.GP_RESPONSE_MIN_VERSION, 1, 2) as 1 | 2;
-  }
-  if (env.GP_RESPONSE_MAX_BYTES !== undefined) {
-    out.maxPayloadBytes = parseInteger('GP_RESPONSE_MAX_BYTES', env.GP_RESPONSE_MAX_BYTES, 1024, 16 * 1024 * 1024);
-  }
-  if (env.GP_RESPONSE_KEY_POOL !== undefined) {
-    out.keyPoolSize = parseInteger('GP_RESPONSE_KEY_POOL', env.GP_RESPONSE_KEY_POOL, 0, 64);
-  }
-  if (env.GP_RESPONSE_READ_TIMEOUT !== undefined) {
-    // Seconds, like GP_SOCKET_TIMEOUT and friends.
-    out.readTimeoutMs = parseInteger('GP_RESPONSE_READ_TIMEOUT', env.GP_RESPONSE_READ_TIMEOUT, 1, 3600) * 1000;
-  }
-  if (env.GP_RESPONSE_IDLE_TIMEOUT !== undefined) {
-    out.idleTimeoutMs = parseInteger('GP_RESPONSE_IDLE_TIMEOUT', env.GP_RESPONSE_IDLE_TIMEOUT, 1, 3600) * 1000;
-  }
-  if (env.GP_RESPONSE_MAX_CONNECTIONS !== undefined) {
-    out.maxConnections = parseInteger('GP_RESPONSE_MAX_CONNECTIONS', env.GP_RESPONSE_MAX_CONNECTIONS, 1, 65536);
-  }
-  if (env.GP_RESPONSE_MAX_PER_SOURCE !== undefined) {
-    out.maxConnectionsPerSource = parseInteger('GP_RESPONSE_MAX_PER_SOURCE', env.GP_RESPONSE_MAX_PER_SOURCE, 1, 65536);
-  }
+  if (v.response_ip !== undefined) out.ip = v.response_ip;
+  if (isSet('response_port')) out.port = v.response_port;
+  if (isSet('response_port_retries')) out.portRetries = v.response_port_retries;
+  if (isSet('response_addr_any')) out.addrAny = v.response_addr_any;
+  if (v.prohibited_local_ips.length > 0) out.prohibitedLocalIps = v.prohibited_local_ips;
+  if (isSet('response_allow_legacy')) out.allowLegacyV0 = v.response_allow_legacy;
+  if (isSet('response_min_version')) out.minVersion = v.response_min_version;
+  if (isSet('response_max_bytes')) out.maxPayloadBytes = v.response_max_bytes;
+  if (isSet('response_key_pool')) out.keyPoolSize = v.response_key_pool;
+  // Seconds, like GP_SOCKET_TIMEOUT and friends.
+  if (isSet('response_read_timeout')) out.readTimeoutMs = v.response_read_timeout * 1000;
+  if (isSet('response_idle_timeout')) out.idleTimeoutMs = v.response_idle_timeout * 1000;
+  if (isSet('response_max_connections')) out.maxConnections = v.response_max_connections;
+  if (isSet('response_max_per_source')) out.maxConnectionsPerSource = v.response_max_per_source;
   return { ...out, ...overrides };
 }
 

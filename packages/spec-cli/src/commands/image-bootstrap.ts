@@ -13,7 +13,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { ConfigError, GpError, createLogger, type Logger, type ValueSource } from '@gp/core';
+import { ConfigError, GpError, createLogger, splitCommaList, type Logger, type ValueSource } from '@gp/core';
 import type { Argv, CommandModule } from 'yargs';
 import type { LoadedCommand } from './command.js';
 
@@ -74,7 +74,7 @@ const LANGUAGE_FILES: Record<LauncherLanguage, ReadonlyArray<readonly [string, s
 
 /** `--languages python,R`, `--languages python --languages R` → [python, R]; any case; duplicates dropped. */
 export function parseLanguages(values: readonly string[]): LauncherLanguage[] {
-  const names = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  const names = splitCommaList(values);
   if (names.length === 0) throw new ConfigError('languages', flag('languages'), values.join(','), `one or more of ${LAUNCHER_LANGUAGES.join(', ')}`);
   const languages: LauncherLanguage[] = [];
   for (const name of names) {

@@ -5,7 +5,7 @@
  * Bad options throw `ConfigError` (one line naming the flag, the value and what is valid); the CLI's top-level
  * handler prints it and exits non-zero.
  */
-import { ConfigError, type ValueSource } from '@gp/core';
+import { ConfigError, splitCommaList, type ValueSource } from '@gp/core';
 import {
   DEFAULT_APP_NAME,
   DEFAULT_KERNEL_CLUSTER_ROLE,
@@ -56,7 +56,7 @@ const flag = (name: string): ValueSource => ({ kind: 'flag', name });
 /** `--modes shared,auto`, `--modes shared --modes auto` and `--modes shared auto` all give [shared, auto]. */
 function commaList(values: unknown): string[] {
   const list = Array.isArray(values) ? values : values === undefined ? [] : [values];
-  return list.flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  return splitCommaList(list.map(String));
 }
 
 /** Turns parsed arguments into library options; throws ConfigError for what only the CLI can check. */
