@@ -17,9 +17,13 @@ stamp="$root/node_modules/.gp-bootstrap-stamp"
 
 stale() {
   [ -f "$stamp" ] || return 0
-  [ -n "$(find package.json pnpm-lock.yaml pnpm-workspace.yaml tsconfig.base.json turbo.json -newer "$stamp" 2>/dev/null)" ] && return 0
-  # Sources, templates, launchers and package manifests of every package and app (not their outputs).
-  [ -n "$(find packages apps \( -name node_modules -o -name dist -o -name .turbo -o -name __pycache__ \) -prune -o -type f -newer "$stamp" -print -quit 2>/dev/null)" ]
+  local inputs=(package.json pnpm-lock.yaml pnpm-workspace.yaml tsconfig.base.json turbo.json packages apps)
+  if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    # Files git tracks or would track: ignored outputs (dist, test artifacts, caches) never make it stale.
+    [ -n "$(git ls-files -z --cached --others --exclude-standard -- "${inputs[@]}" | xargs -0 -r sh -c 'find "$@" -maxdepth 0 -newer "$0" -print -quit 2>/dev/null' "$stamp" | head -n 1)" ]
+  else
+    [ -n "$(find "${inputs[@]}" \( -name node_modules -o -name dist -o -name .turbo -o -name __pycache__ -o -name '*test-artifacts' \) -prune -o -type f -newer "$stamp" -print -quit 2>/dev/null)" ]
+  fi
 }
 
 if [ "${1:-}" = "--if-stale" ] && ! stale; then
