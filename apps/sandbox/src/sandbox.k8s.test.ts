@@ -57,7 +57,9 @@ function stillRunning(processes: Map<number, string>): number[] {
   return [...processes].filter(([pid, started]) => {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] === started;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // A zombie (state Z) has exited; it keeps its /proc entry only until its new parent reaps it.
+      return fields[0] !== 'Z' && fields[19] === started;
     } catch {
       return false;
     }
