@@ -11,7 +11,7 @@
  * Each cell: launch, execute, interrupt, restart, execute, shutdown, no pod left; the payload version used is
  * checked (and logged: by gp's launcher in the pod, by the gp host's listener). Every cell runs with CurveZMQ
  * transport encryption (#16): the gp host with `auto` and with `required`, the reference host with
- * `--KernelManager.transport_encryption=required`; each launch's keys are checked, the client connects with
+ * `--KernelManager.transport_encryption=auto` and `=required` (one Jupyter Server each); each launch's keys are checked, the client connects with
  * them, and a restart gets new ones. Both kernelspecs are as their installers write them (the placeholder
  * `{transport_encryption}` and `metadata.supported_encryption: ["curve"]`). Before payload versions were
  * negotiated, gp's launcher under the reference host sent version 2 and the launch failed after its timeout
@@ -88,9 +88,9 @@ class ReferenceHost {
   private readonly proc: ChildProcess;
   output = '';
 
-  constructor(port: number, responsePort: number, dataDir: string) {
+  constructor(port: number, responsePort: number, dataDir: string, readonly encryption: 'auto' | 'required') {
     this.url = `http://127.0.0.1:${port}`;
-    const root = join(dir, 'jupyter');
+    const root = join(dir, `jupyter-${encryption}`);
     this.runtimeDir = join(root, 'runtime');
     mkdirSync(join(root, 'work'), { recursive: true });
     // A clean environment: nothing of gp's (no GP_RESPONSE_VERSIONS), only what the reference reads.
@@ -112,7 +112,7 @@ class ReferenceHost {
     };
     this.proc = spawn(
       join(testPythonBin(), 'jupyter'),
-      ['server', '--no-browser', '--allow-root', '--KernelManager.transport_encryption=required', '--ip=127.0.0.1', `--port=${port}`, '--ServerApp.port_retries=0', `--IdentityProvider.token=${this.token}`, `--ServerApp.root_dir=${join(root, 'work')}`, '--log-level=DEBUG'],
+      ['server', '--no-browser', '--allow-root', `--KernelManager.transport_encryption=${encryption}`, '--ip=127.0.0.1', `--port=${port}`, '--ServerApp.port_retries=0', `--IdentityProvider.token=${this.token}`, `--ServerApp.root_dir=${join(root, 'work')}`, '--log-level=DEBUG'],
       { env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.proc.stdout!.on('data', (d) => (this.output += d));
@@ -150,7 +150,7 @@ class ReferenceHost {
   }
 }
 
-let refHost: ReferenceHost;
+const refHosts: ReferenceHost[] = [];
 const gpLog = createMemoryLogger();
 let listener: ResponseListener;
 
@@ -200,14 +200,16 @@ beforeAll(async () => {
   writeFileSync(join(kernels, 'ref_python', 'kernel.json'), JSON.stringify(specs.reference, null, 2));
 
   listener = await ResponseListener.start({ ip: '127.0.0.1', port: 0, logger: gpLog });
-  const [port, responsePort] = await freePorts(2);
-  refHost = new ReferenceHost(port!, responsePort!, join(prefix, 'share', 'jupyter'));
-  await refHost.ready();
+  const ports = await freePorts(4);
+  for (const [i, encryption] of (['auto', 'required'] as const).entries()) {
+    refHosts.push(new ReferenceHost(ports[2 * i]!, ports[2 * i + 1]!, join(prefix, 'share', 'jupyter'), encryption));
+  }
+  for (const host of refHosts) await host.ready();
 }, 120_000);
 
 afterAll(async () => {
   for (const c of clients) c.close();
-  await refHost?.stop();
+  for (const host of refHosts) await host.stop();
   await listener?.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -271,8 +273,15 @@ describe.each([
   }, 240_000);
 });
 
-describe.each(['gp', 'reference'] as const)('the reference host (Jupyter Server + gateway_provisioners, transport_encryption required) with %s\'s kernelspec and launcher', (image) => {
+describe.each([
+  ['gp', 0, 'auto'],
+  ['reference', 0, 'auto'],
+  ['gp', 1, 'required'],
+  ['reference', 1, 'required'],
+] as const)('the reference host (Jupyter Server + gateway_provisioners) with %s\'s kernelspec and launcher, host #%i: transport_encryption %s', (image, hostIndex, encryption) => {
   it('launches, executes, interrupts, restarts, shuts down, and leaves no pod', async () => {
+    const refHost = refHosts[hostIndex]!;
+    expect(refHost.encryption).toBe(encryption);
     const logFrom = refHost.output.length;
     const started = await refHost.api('POST', '/api/kernels', { name: KERNELSPEC_NAME[image] });
     expect(started.status, refHost.output.slice(-4000)).toBe(201);
