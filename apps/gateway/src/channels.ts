@@ -16,7 +16,7 @@ import {
 } from '@gp/core';
 import * as zmq from 'zeromq';
 import type { WebSocket } from 'ws';
-import { kernelAddress, type ChannelClient, type KernelChannels } from './kernel-channels.js';
+import { curveClientOptions, kernelAddress, type ChannelClient, type KernelChannels } from './kernel-channels.js';
 import { parseClientMessage, serializeForClient, type Channel, type ChannelMessage, type ClientChannel } from './ws-messages.js';
 
 
@@ -146,7 +146,7 @@ export class KernelMonitor {
 
   connect(info: KernelConnectionInfo): void {
     this.close();
-    const socket = new zmq.Subscriber({ linger: 0 });
+    const socket = new zmq.Subscriber({ linger: 0, ...curveClientOptions(info) });
     socket.connect(kernelAddress(info, info.iopub_port));
     socket.subscribe();
     this.socket = socket;
@@ -189,7 +189,7 @@ export class KernelMonitor {
  */
 export async function controlRequest(info: KernelConnectionInfo, msgType: string, content: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown>> {
   const signer = new MessageSigner(info.key, info.signature_scheme);
-  const dealer = new zmq.Dealer({ linger: 0, receiveTimeout: timeoutMs, sendTimeout: timeoutMs });
+  const dealer = new zmq.Dealer({ linger: 0, receiveTimeout: timeoutMs, sendTimeout: timeoutMs, ...curveClientOptions(info) });
   try {
     dealer.connect(kernelAddress(info, info.control_port));
     const header = createMessageHeader(msgType, randomUUID(), 'gp-gateway');

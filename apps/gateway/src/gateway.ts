@@ -141,6 +141,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const stopObserving = observeKubeRequests(kubeConfig, { request: (e) => metrics.kubeRequest(e.verb, e.resource, e.status) });
   const kernels: KernelManager = new KernelManager({ specs, store, kubeConfig, hub, responseListener, hostEnv, logger, apiHealth: kubernetesApi, metrics,
     limits: { maxKernels: settings.max_kernels, maxKernelsPerUser: settings.max_kernels_per_user },
+    transportEncryption: settings.transport_encryption,
   });
 
   // Ready = can serve launches: started up and the Kubernetes API answers.

@@ -73,13 +73,32 @@ interface Sockets {
   nudgeIds: Set<string>;
 }
 
+/**
+ * Why this gateway cannot connect with CurveZMQ (its libzmq lacks it), or undefined when it can: handed to the
+ * provisioners, so `required` fails a launch before anything is created and `auto` warns.
+ */
+export function curveUnsupported(): string | undefined {
+  return zmq.capability.curve ? undefined : "the gateway's libzmq (zeromq.js) was built without CurveZMQ support";
+}
+
+/**
+ * Socket options that make a socket a CurveZMQ client of an encrypted kernel: the kernel's key pair (the launcher
+ * generated it per launch and sent it inside the encrypted payload) as the client's own pair, and its public key as
+ * the server key, as jupyter_client does. Empty for a kernel in the clear.
+ */
+export function curveClientOptions(info: KernelConnectionInfo): { curveServerKey?: string; curvePublicKey?: string; curveSecretKey?: string } {
+  if (!info.curve_publickey || !info.curve_secretkey) return {};
+  return { curveServerKey: info.curve_publickey, curvePublicKey: info.curve_publickey, curveSecretKey: info.curve_secretkey };
+}
+
 export function kernelAddress(info: KernelConnectionInfo, port: number): string {
   const host = info.ip === '0.0.0.0' || info.ip === '' ? '127.0.0.1' : info.ip;
   return `${info.transport || 'tcp'}://${host}:${port}`;
 }
 
 function endpointOf(info: KernelConnectionInfo): string {
-  return [kernelAddress(info, info.shell_port), info.control_port, info.stdin_port, info.iopub_port, info.key, info.signature_scheme].join('|');
+  // The curve key is part of it: a restart that kept the ports but got new keys needs new sockets.
+  return [kernelAddress(info, info.shell_port), info.control_port, info.stdin_port, info.iopub_port, info.key, info.signature_scheme, info.curve_publickey ?? ''].join('|');
 }
 
 export interface KernelChannelsOptions {
@@ -172,7 +191,7 @@ export class KernelChannels {
 
   private open(info: KernelConnectionInfo, endpoint: string): Sockets {
     const created: Array<zmq.Dealer | zmq.Subscriber> = [];
-    const context = this.o.context ? { context: this.o.context } : {};
+    const context = { ...(this.o.context ? { context: this.o.context } : {}), ...curveClientOptions(info) };
     try {
       const routingId = `gp-${randomUUID()}`;
       const dealer = (port: number, routing?: string): zmq.Dealer => {

@@ -19,7 +19,7 @@ import {
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { WebSocket } from 'ws';
 import { ChannelBridge, KernelMonitor, controlRequest } from './channels.js';
-import { KernelChannels } from './kernel-channels.js';
+import { curveUnsupported, KernelChannels } from './kernel-channels.js';
 import { kernelsToCull, type CullPolicy } from './culling.js';
 import { checkKernelLimits, type KernelLimitSettings } from './limits.js';
 import { NotFoundError, type KernelSpecCatalog } from './kernelspecs.js';
@@ -52,6 +52,8 @@ export interface KernelManagerOptions {
   metrics?: MetricsSink;
   /** --max-kernels / --max-kernels-per-user (default: none). */
   limits?: KernelLimitSettings;
+  /** --transport-encryption (default: the host's GP_TRANSPORT_ENCRYPTION, else `auto`). */
+  transportEncryption?: string;
 }
 
 /** What re-attachment did: kernels attached, records removed (the API said the kernel is gone), records kept for a retry. */
@@ -215,6 +217,8 @@ export class KernelManager {
       responseListener: this.o.responseListener,
       hostEnv: this.o.hostEnv,
       logger: this.log.child({ kernel_id: kernelId }),
+      ...(this.o.transportEncryption !== undefined ? { transportEncryption: this.o.transportEncryption } : {}),
+      ...(curveUnsupported() ? { curveUnsupported: curveUnsupported() } : {}),
     });
     return { provisioner, interruptMode };
   }

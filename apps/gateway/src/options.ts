@@ -10,6 +10,7 @@ import {
   jupyterDataDir,
   resolveConfig,
   splitCommaList,
+  transportEncryptionOption,
   type ConfigSources,
   type ParseContext,
   type LogLevel,
@@ -369,6 +370,9 @@ export const gatewayOptionTable = defineOptions({
     default: 'info',
     env: 'GP_GATEWAY_LOG_LEVEL',
   }),
+  // CurveZMQ encryption of kernel channels: core's one definition (GP_TRANSPORT_ENCRYPTION, --transport-encryption),
+  // shared with the provisioners; here in the gateway's config-file section.
+  transport_encryption: Object.freeze({ ...transportEncryptionOption, section: GATEWAY_SECTION }),
   log_format: defineOption<'jupyter' | 'json'>({
     name: 'log_format',
     kind: 'enum',

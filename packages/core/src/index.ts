@@ -105,6 +105,23 @@ export {
   type EncodeOptions,
   type ResponseEnvelope,
 } from './protocol/payload.js';
+export {
+  checkTransportEncryptionResponse,
+  hasCurveKeys,
+  isCurveKey,
+  kernelSpecPassesPolicy,
+  kernelSpecSupportsCurve,
+  parseTransportEncryptionPolicy,
+  resolveTransportEncryption,
+  TRANSPORT_ENCRYPTION_ENV,
+  TRANSPORT_ENCRYPTION_POLICIES,
+  TransportEncryptionError,
+  transportEncryptionOption,
+  type KernelSpecEncryptionView,
+  type ResolvedTransportEncryption,
+  type ResolveTransportEncryptionOptions,
+  type TransportEncryptionPolicy,
+} from './protocol/transport-encryption.js';
 export { sendCommRequest, type CommRequest, type CommRequestOptions, type CommResult, type CommTarget } from './protocol/comm.js';
 export {
   createMessageHeader,

@@ -39,6 +39,8 @@ Options:
   --port-range LOW..HIGH                   ports the kernel may use (default 0..0: any)
   --spark-context-initialization-mode M    lazy, eager or none (default none)
   --kernel-class-name CLASS                the Python kernel class
+  --transport-encryption POLICY            auto or required: the kernel's launcher provisions CurveZMQ keys
+                                           (passed to the pod as TRANSPORT_ENCRYPTION); empty or disabled: none
 ${kind === 'kubernetes' ? `  --pod-template FILE                      write the rendered pod to FILE for spark-submit; create nothing
   --spark-opts-out FILE                    with --pod-template: write the derived spark-submit options to FILE
 ` : ''}  --dry-run                                print every manifest that would be created, as YAML; create nothing
@@ -63,6 +65,7 @@ export function parseLauncherArgs(kind: LauncherKind, argv: string[]) {
       'public-key': { type: 'string' },
       'spark-context-initialization-mode': { type: 'string' },
       'kernel-class-name': { type: 'string' },
+      'transport-encryption': { type: 'string' },
       'dry-run': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       ...(kind === 'kubernetes' ? { 'pod-template': { type: 'string' as const }, 'spark-opts-out': { type: 'string' as const } } : {}),
@@ -106,6 +109,7 @@ export async function runLauncher(kind: LauncherKind, io: CliIo): Promise<number
     if (typeof v['port-range'] === 'string') request.portRange = v['port-range'];
     if (typeof v['spark-context-initialization-mode'] === 'string') request.sparkContextInitMode = v['spark-context-initialization-mode'] as SparkContextInitMode;
     if (typeof v['kernel-class-name'] === 'string') request.kernelClassName = v['kernel-class-name'];
+    if (typeof v['transport-encryption'] === 'string') request.transportEncryption = v['transport-encryption'];
     // A gp host that spawned this script announces what it reads; passed on to the pod's launcher.
     if (io.env[RESPONSE_VERSIONS_ENV]) request.responseVersions = io.env[RESPONSE_VERSIONS_ENV];
     if (basename(io.scriptDir) === 'scripts') request.kernelName = basename(dirname(io.scriptDir));

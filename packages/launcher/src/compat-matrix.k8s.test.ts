@@ -9,7 +9,11 @@
  * |   `KubernetesProvisioner`, unmodified, from the venv)         |                                             |
  *
  * Each cell: launch, execute, interrupt, restart, execute, shutdown, no pod left; the payload version used is
- * checked (and logged: by gp's launcher in the pod, by the gp host's listener). Before payload versions were
+ * checked (and logged: by gp's launcher in the pod, by the gp host's listener). Every cell runs with CurveZMQ
+ * transport encryption (#16): the gp host with `auto` and with `required`, the reference host with
+ * `--KernelManager.transport_encryption=auto` and `=required` (one Jupyter Server each); each launch's keys are checked, the client connects with
+ * them, and a restart gets new ones. Both kernelspecs are as their installers write them (the placeholder
+ * `{transport_encryption}` and `metadata.supported_encryption: ["curve"]`). Before payload versions were
  * negotiated, gp's launcher under the reference host sent version 2 and the launch failed after its timeout
  * ("Unexpected version indicator received: 2!").
  */
@@ -84,9 +88,9 @@ class ReferenceHost {
   private readonly proc: ChildProcess;
   output = '';
 
-  constructor(port: number, responsePort: number, dataDir: string) {
+  constructor(port: number, responsePort: number, dataDir: string, readonly encryption: 'auto' | 'required') {
     this.url = `http://127.0.0.1:${port}`;
-    const root = join(dir, 'jupyter');
+    const root = join(dir, `jupyter-${encryption}`);
     this.runtimeDir = join(root, 'runtime');
     mkdirSync(join(root, 'work'), { recursive: true });
     // A clean environment: nothing of gp's (no GP_RESPONSE_VERSIONS), only what the reference reads.
@@ -108,7 +112,7 @@ class ReferenceHost {
     };
     this.proc = spawn(
       join(testPythonBin(), 'jupyter'),
-      ['server', '--no-browser', '--allow-root', '--ip=127.0.0.1', `--port=${port}`, '--ServerApp.port_retries=0', `--IdentityProvider.token=${this.token}`, `--ServerApp.root_dir=${join(root, 'work')}`, '--log-level=DEBUG'],
+      ['server', '--no-browser', '--allow-root', `--KernelManager.transport_encryption=${encryption}`, '--ip=127.0.0.1', `--port=${port}`, '--ServerApp.port_retries=0', `--IdentityProvider.token=${this.token}`, `--ServerApp.root_dir=${join(root, 'work')}`, '--log-level=DEBUG'],
       { env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.proc.stdout!.on('data', (d) => (this.output += d));
@@ -146,7 +150,7 @@ class ReferenceHost {
   }
 }
 
-let refHost: ReferenceHost;
+const refHosts: ReferenceHost[] = [];
 const gpLog = createMemoryLogger();
 let listener: ResponseListener;
 
@@ -167,7 +171,8 @@ beforeAll(async () => {
     command: [
       'bash',
       '-c',
-      `exec python ${join(refDir, 'launch_ipykernel.py')} --kernel-id "$KERNEL_ID" --port-range "$PORT_RANGE" --response-address "$RESPONSE_ADDRESS" --public-key "$PUBLIC_KEY" --spark-context-initialization-mode none`,
+      // As the reference's bootstrap-kernel.sh: TRANSPORT_ENCRYPTION (set by its launch_kubernetes.py) becomes the flag.
+      `exec python ${join(refDir, 'launch_ipykernel.py')} --kernel-id "$KERNEL_ID" --port-range "$PORT_RANGE" --response-address "$RESPONSE_ADDRESS" --public-key "$PUBLIC_KEY" --spark-context-initialization-mode none \${TRANSPORT_ENCRYPTION:+--transport-encryption "$TRANSPORT_ENCRYPTION"}`,
     ],
     env: { PATH: path, PYTHONDONTWRITEBYTECODE: '1' },
   });
@@ -187,29 +192,42 @@ beforeAll(async () => {
     argv: [
       'python', join(pkg, 'kernel-launchers', 'kubernetes', 'scripts', 'launch_kubernetes.py'),
       '--kernel-id', '{kernel_id}', '--port-range', '{port_range}', '--response-address', '{response_address}',
-      '--public-key', '{public_key}', '--kernel-class-name', 'ipykernel.ipkernel.IPythonKernel',
+      '--public-key', '{public_key}', '--transport-encryption', '{transport_encryption}', '--kernel-class-name', 'ipykernel.ipkernel.IPythonKernel',
     ],
-    metadata: { kernel_provisioner: { provisioner_name: 'kubernetes-provisioner', config: { image_name: REF_IMAGE, launch_timeout: LAUNCH_TIMEOUT } } },
+    metadata: { supported_encryption: ['curve'], kernel_provisioner: { provisioner_name: 'kubernetes-provisioner', config: { image_name: REF_IMAGE, launch_timeout: LAUNCH_TIMEOUT } } },
   } as KernelSpecLike;
   mkdirSync(join(kernels, 'ref_python'), { recursive: true });
   writeFileSync(join(kernels, 'ref_python', 'kernel.json'), JSON.stringify(specs.reference, null, 2));
 
   listener = await ResponseListener.start({ ip: '127.0.0.1', port: 0, logger: gpLog });
-  const [port, responsePort] = await freePorts(2);
-  refHost = new ReferenceHost(port!, responsePort!, join(prefix, 'share', 'jupyter'));
-  await refHost.ready();
+  const ports = await freePorts(4);
+  for (const [i, encryption] of (['auto', 'required'] as const).entries()) {
+    refHosts.push(new ReferenceHost(ports[2 * i]!, ports[2 * i + 1]!, join(prefix, 'share', 'jupyter'), encryption));
+  }
+  for (const host of refHosts) await host.ready();
 }, 120_000);
 
 afterAll(async () => {
   for (const c of clients) c.close();
-  await refHost?.stop();
+  for (const host of refHosts) await host.stop();
   await listener?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 const KERNELSPEC_NAME: Record<Side, string> = { gp: 'k8s_python', reference: 'ref_python' };
 
-describe.each(['gp', 'reference'] as const)('a gp host (provisioner API) with %s\'s kernelspec and launcher', (image) => {
+/** A launch's CurveZMQ keys: present and valid (the client then connects with them). */
+function expectCurveKeys(info: { curve_publickey?: string; curve_secretkey?: string }): void {
+  expect(info.curve_publickey).toMatch(/^.{40}$/);
+  expect(info.curve_secretkey).toMatch(/^.{40}$/);
+}
+
+describe.each([
+  ['gp', 'auto'],
+  ['gp', 'required'],
+  ['reference', 'auto'],
+  ['reference', 'required'],
+] as const)('a gp host (provisioner API) with %s\'s kernelspec and launcher, transport encryption %s', (image, encryption) => {
   it('launches, executes, interrupts, restarts, shuts down, and leaves no pod', async () => {
     const kernelId = randomUUID();
     const prov = new KubernetesProvisioner({
@@ -217,13 +235,17 @@ describe.each(['gp', 'reference'] as const)('a gp host (provisioner API) with %s
       kernelSpec: structuredClone(specs[image]),
       kubeConfig: cluster.kc,
       responseListener: listener,
-      hostEnv: { GP_NAMESPACE: ns, PATH: path },
+      hostEnv: { GP_NAMESPACE: ns, PATH: path, GP_TRANSPORT_ENCRYPTION: encryption },
       logger: gpLog,
     });
     try {
       await prov.preLaunch({ env: { KERNEL_USERNAME: 'gpuser' } });
       let info = await prov.launch();
       expect(info.response_version).toBe(EXPECTED.gp[image]);
+      expectCurveKeys(info);
+      const firstKey = info.curve_publickey;
+      const ready = gpLog.records.filter((r) => r.message === 'Kernel ready' && r.fields.kernel_id === kernelId);
+      expect(ready.at(-1)?.fields).toMatchObject({ response_version: EXPECTED.gp[image], transport_encryption: 'curve' });
       const received = gpLog.records.filter((r) => r.message === 'Received kernel connection information' && r.fields.kernelId === kernelId);
       expect(received.map((r) => r.fields.version)).toEqual([EXPECTED.gp[image]]);
       expectLauncherVersionLog(await launcherLog(kernelId), image, EXPECTED.gp[image]);
@@ -237,6 +259,8 @@ describe.each(['gp', 'reference'] as const)('a gp host (provisioner API) with %s
       await prov.preLaunch({ env: { KERNEL_USERNAME: 'gpuser' } });
       info = await prov.launch();
       expect(info.response_version).toBe(EXPECTED.gp[image]);
+      expectCurveKeys(info);
+      expect(info.curve_publickey).not.toBe(firstKey);
       client = await connect(info);
       await expect(client.execute('6*7')).resolves.toMatchObject({ status: 'ok', result: '42' });
 
@@ -249,22 +273,34 @@ describe.each(['gp', 'reference'] as const)('a gp host (provisioner API) with %s
   }, 240_000);
 });
 
-describe.each(['gp', 'reference'] as const)('the reference host (Jupyter Server + gateway_provisioners) with %s\'s kernelspec and launcher', (image) => {
+describe.each([
+  ['gp', 0, 'auto'],
+  ['reference', 0, 'auto'],
+  ['gp', 1, 'required'],
+  ['reference', 1, 'required'],
+] as const)('the reference host (Jupyter Server + gateway_provisioners) with %s\'s kernelspec and launcher, host #%i: transport_encryption %s', (image, hostIndex, encryption) => {
   it('launches, executes, interrupts, restarts, shuts down, and leaves no pod', async () => {
+    const refHost = refHosts[hostIndex]!;
+    expect(refHost.encryption).toBe(encryption);
     const logFrom = refHost.output.length;
     const started = await refHost.api('POST', '/api/kernels', { name: KERNELSPEC_NAME[image] });
     expect(started.status, refHost.output.slice(-4000)).toBe(201);
     const kernelId = ((await started.json()) as { id: string }).id;
     try {
       expectLauncherVersionLog(await launcherLog(kernelId), image, EXPECTED.reference[image]);
-      let client = await connect(refHost.connectionInfo(kernelId));
+      const first = refHost.connectionInfo(kernelId) as JupyterConnectionInfo & { curve_publickey?: string; curve_secretkey?: string };
+      expectCurveKeys(first);
+      let client = await connect(first);
       await expect(client.execute('1+1')).resolves.toMatchObject({ status: 'ok', result: '2' });
       await expectInterrupt(client, async () => expect((await refHost.api('POST', `/api/kernels/${kernelId}/interrupt`)).status).toBe(204));
 
       client.close();
       const restarted = await refHost.api('POST', `/api/kernels/${kernelId}/restart`);
       expect(restarted.status, refHost.output.slice(-4000)).toBe(200);
-      client = await connect(refHost.connectionInfo(kernelId));
+      const second = refHost.connectionInfo(kernelId) as JupyterConnectionInfo & { curve_publickey?: string };
+      expectCurveKeys(second);
+      expect(second.curve_publickey).not.toBe(first.curve_publickey);
+      client = await connect(second);
       await expect(client.execute('6*7')).resolves.toMatchObject({ status: 'ok', result: '42' });
       client.close();
 

@@ -28,6 +28,12 @@ export interface LaunchArgs {
    * Only a gp host sets it; without it gp's launchers send version 1, which the reference's hosts read.
    */
   responseVersions?: string;
+  /**
+   * The host's filled `{transport_encryption}` (`--transport-encryption`): `auto` or `required` ask the pod's
+   * launcher for CurveZMQ keys (pod env `TRANSPORT_ENCRYPTION`, as the reference's launch_kubernetes.py); empty,
+   * `disabled` or an unfilled placeholder ask for nothing.
+   */
+  transportEncryption?: string;
 }
 
 export interface LaunchRequest extends LaunchArgs {
@@ -83,6 +89,14 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const IMAGE_RE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/;
 const CLASS_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 const ENV_NAME_RE = /^KERNEL_[A-Za-z0-9_]+$/;
+/** `auto` / `required` for the pod's launcher; nothing for empty, `disabled` or an unfilled placeholder. */
+function transportEncryptionForPod(value: string | undefined): string | undefined {
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '' || v === 'disabled' || v === '{transport_encryption}') return undefined;
+  if (v === 'auto' || v === 'required') return v;
+  throw new ConfigError('transport-encryption', { kind: 'flag', name: '--transport-encryption' }, value, "auto, required, disabled or empty");
+}
+
 const RESPONSE_VERSIONS_RE = /^[1-9]\d?(,[1-9]\d?){0,7}$/;
 const RESPONSE_ADDRESS_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 const BASE64_RE = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -349,6 +363,8 @@ export function resolveLaunch(request: LaunchRequest): ResolvedLaunch {
     }
     podEnv[RESPONSE_VERSIONS_ENV] = request.responseVersions;
   }
+  const encryption = transportEncryptionForPod(request.transportEncryption);
+  if (encryption) podEnv.TRANSPORT_ENCRYPTION = encryption;
 
   const resolved: ResolvedLaunch = {
     kernelId,

@@ -51,6 +51,8 @@ export function templateVars(r: ResolvedLaunch): TemplateVars {
     kernel_app_name: r.settings.appName,
   });
   if (r.kernelClassName) vars.kernel_class_name = r.kernelClassName;
+  // `auto` / `required` when the host asked for CurveZMQ keys (the reference's SparkApplication template variable).
+  if (r.podEnv.TRANSPORT_ENCRYPTION) vars.transport_encryption = r.podEnv.TRANSPORT_ENCRYPTION;
   return vars as TemplateVars;
 }
 

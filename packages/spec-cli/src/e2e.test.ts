@@ -93,9 +93,11 @@ describe('k8s-spec install (built bin)', () => {
     expect(Object.keys(json)).toEqual(['argv', 'env', 'display_name', 'language', 'interrupt_mode', 'metadata']);
     expect(json.argv).toEqual([
       'node', `${dir}/scripts/launch_kubernetes.mjs`, '--kernel-id', '{kernel_id}', '--port-range', '{port_range}',
-      '--response-address', '{response_address}', '--public-key', '{public_key}', '--kernel-class-name', 'ipykernel.ipkernel.IPythonKernel',
+      '--response-address', '{response_address}', '--public-key', '{public_key}', '--transport-encryption', '{transport_encryption}',
+      '--kernel-class-name', 'ipykernel.ipkernel.IPythonKernel',
     ]);
     expect(json.metadata).toEqual({
+      supported_encryption: ['curve'],
       debugger: true,
       kernel_provisioner: { provisioner_name: 'kubernetes-provisioner', config: { image_name: 'elyra/kernel-py:3.2.3', launch_timeout: 30 } },
     });

@@ -10,3 +10,4 @@ export { ClusterClient, waitFor, WaitTimeoutError, writeImageTable, readImageTab
 export type { ClusterInfo, ImageSpec, Identity, WaitOptions } from './client.js';
 export { useCluster, connectCluster } from './vitest.js';
 export * from './jupyter-client.js';
+export { relayKernelPorts, startTcpRelay, type TcpRelay } from './tcp-relay.js';

@@ -20,6 +20,9 @@ export interface JupyterConnectionInfo {
   hb_port: number;
   key: string;
   signature_scheme: string;
+  /** CurveZMQ keys of an encrypted kernel (Z85): the client connects as a curve client with them. */
+  curve_publickey?: string;
+  curve_secretkey?: string;
 }
 
 export interface ExecuteResult {
@@ -50,10 +53,11 @@ type Waiter = (msg: JupyterMessage) => void;
 
 export class JupyterKernelClient {
   readonly session = randomUUID();
-  private readonly shell = new zmq.Dealer({ linger: 0 });
-  private readonly control = new zmq.Dealer({ linger: 0 });
-  private readonly stdin = new zmq.Dealer({ linger: 0 });
-  private readonly iopub = new zmq.Subscriber({ linger: 0 });
+  private readonly shell: zmq.Dealer;
+  private readonly control: zmq.Dealer;
+  private readonly stdin: zmq.Dealer;
+  private readonly iopub: zmq.Subscriber;
+  private readonly curve: { curveServerKey?: string; curvePublicKey?: string; curveSecretKey?: string };
   private readonly replyWaiters = new Map<string, Waiter>();
   private readonly iopubWaiters = new Map<string, Waiter>();
   private readonly signer: MessageSigner;
@@ -67,6 +71,13 @@ export class JupyterKernelClient {
       throw new JupyterClientError(`Unsupported signature scheme '${info.signature_scheme}': only hmac-sha256.`);
     }
     this.signer = new MessageSigner(info.key, 'hmac-sha256');
+    this.curve = info.curve_publickey && info.curve_secretkey
+      ? { curveServerKey: info.curve_publickey, curvePublicKey: info.curve_publickey, curveSecretKey: info.curve_secretkey }
+      : {};
+    this.shell = new zmq.Dealer({ linger: 0, ...this.curve });
+    this.control = new zmq.Dealer({ linger: 0, ...this.curve });
+    this.stdin = new zmq.Dealer({ linger: 0, ...this.curve });
+    this.iopub = new zmq.Subscriber({ linger: 0, ...this.curve });
     this.username = options.username ?? 'gp-test';
     const host = options.host ?? (info.ip === '0.0.0.0' || info.ip === '' ? '127.0.0.1' : info.ip);
     this.base = `${info.transport || 'tcp'}://${host}`;
@@ -269,7 +280,7 @@ export class JupyterKernelClient {
 
   /** One heartbeat round trip; false if none within `timeoutMs`. */
   async heartbeat(timeoutMs = 2000): Promise<boolean> {
-    const req = new zmq.Request({ linger: 0, receiveTimeout: timeoutMs, sendTimeout: timeoutMs });
+    const req = new zmq.Request({ linger: 0, receiveTimeout: timeoutMs, sendTimeout: timeoutMs, ...this.curve });
     try {
       req.connect(`${this.base}:${this.hbPort}`);
       const ping = Buffer.from(randomUUID());

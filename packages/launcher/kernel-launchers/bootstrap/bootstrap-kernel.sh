@@ -12,6 +12,7 @@
 #   KERNEL_CLASS_NAME                Python kernel class (default ipykernel.ipkernel.IPythonKernel)
 #   KERNEL_SPARK_CONTEXT_INIT_MODE   lazy, eager or none (default none)
 #   RESPONSE_VERSION                 override: 2 or 1 (default: negotiated from the host's GP_RESPONSE_VERSIONS, else 1)
+#   TRANSPORT_ENCRYPTION             auto or required: the host asks for CurveZMQ keys (set per launch by the host)
 #   KERNEL_LAUNCHERS_DIR             where the launchers are (default: kernel-launchers beside this script)
 #   GP_PYTHON                        the Python interpreter for the launchers (default python3, else python)
 set -euo pipefail
@@ -32,6 +33,7 @@ PORT_RANGE=${PORT_RANGE:-${EG_PORT_RANGE:-0..0}}
 KERNEL_SPARK_CONTEXT_INIT_MODE=${KERNEL_SPARK_CONTEXT_INIT_MODE:-none}
 KERNEL_CLASS_NAME=${KERNEL_CLASS_NAME:-}
 RESPONSE_VERSION=${RESPONSE_VERSION:-}
+TRANSPORT_ENCRYPTION=${TRANSPORT_ENCRYPTION:-}
 
 if [ -z "${KERNEL_LANGUAGE:-}" ]; then
   echo "bootstrap-kernel.sh: KERNEL_LANGUAGE is required (python or r). Set it in the image (ENV KERNEL_LANGUAGE=python) or when starting the container." >&2
@@ -56,6 +58,9 @@ common=(--kernel-id "$KERNEL_ID" --port-range "$PORT_RANGE" --response-address "
         --public-key "$PUBLIC_KEY" --spark-context-initialization-mode "$KERNEL_SPARK_CONTEXT_INIT_MODE")
 if [ -n "$RESPONSE_VERSION" ]; then
   common+=(--response-version "$RESPONSE_VERSION")
+fi
+if [ -n "$TRANSPORT_ENCRYPTION" ]; then
+  common+=(--transport-encryption "$TRANSPORT_ENCRYPTION")
 fi
 
 language=${KERNEL_LANGUAGE,,}

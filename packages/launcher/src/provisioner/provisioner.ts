@@ -12,8 +12,11 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
+  checkTransportEncryptionResponse,
   GpError,
   RESPONSE_VERSIONS_ENV,
+  resolveTransportEncryption,
+  type ResolvedTransportEncryption,
   type VersionRefusal,
   parsePortRange,
   portRangeToString,
@@ -32,6 +35,7 @@ import { KubernetesApiError, type ObjectRef } from '../errors.js';
 import { resolveLaunch, type LaunchRequest, type NamespaceMode, type ResolvedLaunch, type SparkContextInitMode } from '../inputs.js';
 import { call, createKubeClient, loadKubeConfig, resourcePath, SA_TOKEN } from '../kube.js';
 import { inClusterHost, launcherSpawnEnv } from './spawn-env.js';
+import { transportEncryptionPolicy } from './encryption.js';
 import { checkClientSparkOpts, sparkSubmitArgs } from '../spark-opts.js';
 import { deleteKernelResources, launchKernelResources, type KernelResourcesHandle } from '../launch.js';
 import { KernelLaunchCodes, KernelLaunchError } from '../watch/errors.js';
@@ -95,11 +99,20 @@ export interface ProvisionerOptions {
   maxLaunchTimeout?: number;
   /** Grace `wait()` gives a kernel to end (the reference's 10 × 0.5 s). Default 5000 ms. */
   shutdownWaitMs?: number;
+  /**
+   * CurveZMQ policy (`disabled` / `auto` / `required`); default the host's `GP_TRANSPORT_ENCRYPTION` (`auto`).
+   * See `@gp/core`'s protocol README, "Transport encryption".
+   */
+  transportEncryption?: string;
+  /** Why the host that will connect cannot use CurveZMQ (e.g. its libzmq lacks it), if it cannot. */
+  curveUnsupported?: string;
 }
 
 export interface PreLaunchOptions {
   /** The kernel request's environment (its `KERNEL_*` variables; a spawned launcher gets the rest too). */
   env?: Env;
+  /** This launch's CurveZMQ policy (the reference's `transport_encryption` launch keyword); wins over the provisioner's. */
+  transportEncryption?: string;
 }
 
 /** What `preLaunch` decided: the launch `launch()` will run. */
@@ -135,6 +148,7 @@ interface Prepared extends PreparedLaunch {
   invocation?: GpLauncherInvocation;
   registration: ResponseRegistration;
   spawnEnv: Record<string, string>;
+  encryption: ResolvedTransportEncryption;
 }
 
 /** The launcher subprocess of a spawned kernelspec argv failed. */
@@ -387,10 +401,21 @@ export abstract class KubernetesProvisionerBase {
           })
         : host.portRange,
     );
+    // Resolved before anything is registered or created: `required` with a kernelspec that cannot do it ends here.
+    const encryption = resolveTransportEncryption({
+      kernelId: this.kernelId,
+      policy: transportEncryptionPolicy(options.transportEncryption, this.options.transportEncryption, this.hostEnv),
+      kernelSpec: spec,
+      ...(this.options.curveUnsupported ? { hostUnsupported: this.options.curveUnsupported } : {}),
+    });
+    if (encryption.reason) {
+      this.log.warn("Transport encryption cannot be applied; the kernel starts unencrypted since the policy is 'auto'", { reason: encryption.reason });
+    }
     const listener = await this.responseListener();
     const registration = await listener.register(this.kernelId);
     try {
       const argv = substituteArgv(spec.argv, {
+        transport_encryption: encryption.enabled ? encryption.policy : '',
         kernel_id: this.kernelId,
         response_address: registration.responseAddress,
         public_key: registration.publicKey,
@@ -422,6 +447,7 @@ export abstract class KubernetesProvisionerBase {
           ...(typeof v['port-range'] === 'string' ? { portRange: v['port-range'] } : {}),
           ...(typeof v['spark-context-initialization-mode'] === 'string' ? { sparkContextInitMode: v['spark-context-initialization-mode'] as SparkContextInitMode } : {}),
           ...(typeof v['kernel-class-name'] === 'string' ? { kernelClassName: v['kernel-class-name'] } : {}),
+          ...(typeof v['transport-encryption'] === 'string' ? { transportEncryption: v['transport-encryption'] } : {}),
           responseVersions: registration.responseVersions,
         };
         const kernelName = this.options.kernelName ?? invocation.kernelName;
@@ -479,6 +505,7 @@ export abstract class KubernetesProvisionerBase {
         ...(invocation ? { invocation } : {}),
         registration,
         spawnEnv,
+        encryption,
       };
       this.log.info('Kernel launch prepared', {
         mode: this.prepared.mode,
@@ -487,8 +514,9 @@ export abstract class KubernetesProvisionerBase {
         pod: resolved.podName,
         username: resolved.username,
         launch_timeout: launchTimeout.seconds,
+        transport_encryption: encryption.enabled ? encryption.policy : 'disabled',
       });
-      const { request: _r, resolved: _s, invocation: _i, registration: _g, spawnEnv: _e, ...publicPart } = this.prepared;
+      const { request: _r, resolved: _s, invocation: _i, registration: _g, spawnEnv: _e, encryption: _c, ...publicPart } = this.prepared;
       return publicPart;
     } catch (e) {
       registration.cancel();
@@ -564,11 +592,14 @@ export abstract class KubernetesProvisionerBase {
           { httpStatus: 502, details: { kernelId: this.kernelId, responseFrom: info.response_from, podIP: placement.podIP, pod: placement.podName } },
         );
       }
+      // Keys asked for but not returned: `required` fails here (the catch below removes the pod), `auto` warns.
+      const transport = checkTransportEncryptionResponse(info, p.encryption);
+      if (transport.warning) this.log.warn("Transport encryption was requested but is not in effect; the kernel runs unencrypted since the policy is 'auto'", { reason: transport.warning });
       info.ip = placement.podIP;
       this.info = info;
       progress.emit('connection-info-received', `Connection information received from ${placement.podName}`, { podIP: placement.podIP, responseVersion: info.response_version });
       progress.emit('ready', `Kernel ${this.kernelId} is ready`, { pod: placement.podName, namespace: this.handle.namespace });
-      this.log.info('Kernel ready', { pod: placement.podName, namespace: this.handle.namespace, pod_ip: placement.podIP, response_version: info.response_version, elapsed_ms: Date.now() - started });
+      this.log.info('Kernel ready', { pod: placement.podName, namespace: this.handle.namespace, pod_ip: placement.podIP, response_version: info.response_version, transport_encryption: transport.encrypted ? 'curve' : 'none', elapsed_ms: Date.now() - started });
       return info;
     } catch (error) {
       const e = this.launchError(error, p, started);

@@ -29,6 +29,8 @@ describe('decision table', () => {
             '{response_address}',
             '--public-key',
             '{public_key}',
+            '--transport-encryption',
+            '{transport_encryption}',
             '--kernel-class-name',
             'ipykernel.ipkernel.IPythonKernel',
           ],
@@ -37,6 +39,7 @@ describe('decision table', () => {
           language: 'python',
           interrupt_mode: 'signal',
           metadata: {
+            supported_encryption: ['curve'],
             debugger: true,
             kernel_provisioner: { provisioner_name: 'kubernetes-provisioner', config: { image_name: 'elyra/kernel-py:3.2.3', launch_timeout: 30 } },
           },
@@ -57,6 +60,9 @@ describe('decision table', () => {
     expect([p.kernelName, p.displayName, j.language]).toEqual([name, display, jsonLang]);
     expect(j.argv).not.toContain('--kernel-class-name');
     expect(j.argv).toContain('--port-range');
+    // IRkernel and Toree cannot be CurveZMQ servers: these kernelspecs do not claim it (as the reference's).
+    expect(j.argv).not.toContain('--transport-encryption');
+    expect(j.metadata.supported_encryption).toBeUndefined();
     expect(j.metadata.debugger).toBe(true);
     expect(j.metadata.kernel_provisioner.config.image_name).toBe(image);
   });
@@ -128,12 +134,15 @@ describe('decision table', () => {
       '{response_address}',
       '--public-key',
       '{public_key}',
+      '--transport-encryption',
+      '{transport_encryption}',
       '--spark-context-initialization-mode',
       'eager',
       '--kernel-class-name',
       'ipykernel.ipkernel.IPythonKernel',
     ]);
     expect(j.env).toEqual({});
+    expect(j.metadata.supported_encryption).toEqual(['curve']);
     expect(j.metadata.kernel_provisioner.provisioner_name).toBe('spark-operator-provisioner');
     expect(j.metadata.kernel_provisioner.config).toEqual({
       image_name: 'elyra/kernel-spark-py:3.2.3',

@@ -23,6 +23,8 @@ export interface KernelJson {
   language: string;
   interrupt_mode: 'signal';
   metadata: {
+    /** `["curve"]`: the kernel's launcher can provision CurveZMQ keys (the reference's and jupyter_client's key). */
+    supported_encryption?: string[];
     debugger?: true;
     kernel_provisioner: { provisioner_name: string; config: Record<string, unknown> };
   };
@@ -147,7 +149,11 @@ export function planKernelSpec(values: InstallValues, sources: OptionSources = {
     address: ['--response-address', '{response_address}', '--public-key', '{public_key}'],
     klass: language === 'Python' ? ['--kernel-class-name', kernelClass] : [],
     sparkMode: ['--spark-context-initialization-mode', sparkInitMode],
+    // As the reference: the host fills the policy ('' when not encrypting), the launcher provisions CurveZMQ keys.
+    encryption: ['--transport-encryption', '{transport_encryption}'],
   };
+  // Only kernels whose sockets can be CurveZMQ servers declare it (ipykernel >= 7.3; IRkernel and Toree cannot).
+  const curve = language === 'Python';
 
   const files: SpecFile[] = [];
   const logo: LogoKind = variant === 'tensorflow' ? 'tensorflow' : lang as LogoKind;
@@ -160,7 +166,7 @@ export function planKernelSpec(values: InstallValues, sources: OptionSources = {
     provisioner = 'spark-operator-provisioner';
     files.push({ path: 'scripts/launch_custom_resource.mjs', from: { kind: 'launcher', name: 'launch_custom_resource.mjs' }, mode: 0o755 });
     files.push({ path: 'scripts/sparkoperator.k8s.io-v1beta2.yaml.j2', from: { kind: 'template', name: 'sparkoperator.k8s.io-v1beta2.yaml.j2' }, mode: 0o644 });
-    argv = (dir) => ['node', `${dir}/scripts/launch_custom_resource.mjs`, ...placeholders.kernelId, ...placeholders.portRange, ...placeholders.address, ...placeholders.sparkMode, ...placeholders.klass];
+    argv = (dir) => ['node', `${dir}/scripts/launch_custom_resource.mjs`, ...placeholders.kernelId, ...placeholders.portRange, ...placeholders.address, ...placeholders.encryption, ...placeholders.sparkMode, ...placeholders.klass];
   } else {
     files.push({ path: 'scripts/launch_kubernetes.mjs', from: { kind: 'launcher', name: 'launch_kubernetes.mjs' }, mode: 0o755 });
     files.push({ path: 'scripts/kernel-pod.yaml.j2', from: { kind: 'template', name: 'kernel-pod.yaml.j2' }, mode: 0o644 });
@@ -176,7 +182,7 @@ export function planKernelSpec(values: InstallValues, sources: OptionSources = {
       argv = (dir) => [`${dir}/bin/run.sh`, ...placeholders.kernelId, ...(language === 'Python' ? [] : placeholders.portRange), ...placeholders.address, ...placeholders.sparkMode, ...placeholders.klass];
       debugger_ = language === 'Python';
     } else {
-      argv = (dir) => ['node', `${dir}/scripts/launch_kubernetes.mjs`, ...placeholders.kernelId, ...placeholders.portRange, ...placeholders.address, ...placeholders.klass];
+      argv = (dir) => ['node', `${dir}/scripts/launch_kubernetes.mjs`, ...placeholders.kernelId, ...placeholders.portRange, ...placeholders.address, ...(curve ? placeholders.encryption : []), ...placeholders.klass];
     }
   }
   const kernelJson = (dir: string): KernelJson => ({
@@ -186,6 +192,7 @@ export function planKernelSpec(values: InstallValues, sources: OptionSources = {
     language: kernelJsonLanguage(language),
     interrupt_mode: 'signal',
     metadata: {
+      ...(curve && variant !== 'spark' ? { supported_encryption: ['curve'] } : {}),
       ...(debugger_ ? { debugger: true as const } : {}),
       kernel_provisioner: { provisioner_name: provisioner, config: { ...config } },
     },

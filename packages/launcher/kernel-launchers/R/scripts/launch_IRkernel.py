@@ -53,6 +53,10 @@ def main(argv: list) -> int:
         port_range=args.port_range,
         response_version=args.response_version,
         kernel_command=command,
+        transport_encryption=args.transport_encryption,
+        # IRkernel (pbdZMQ) does not read CurveZMQ keys from the connection file: its sockets stay plain, so
+        # keys must not be returned ('auto' warns, 'required' fails the launch before the kernel starts).
+        curve_unsupported=lambda: "IRkernel does not support CurveZMQ (its sockets cannot be CurveZMQ servers)",
     )
 
 

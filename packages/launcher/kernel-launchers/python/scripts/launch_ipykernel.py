@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+from typing import Optional
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _SEARCH = [_HERE, os.path.normpath(os.path.join(_HERE, "..", "..", "shared", "scripts"))]
@@ -151,6 +152,31 @@ def kernel_main(argv: list) -> int:
 # --------------------------------------------------------------------------- launcher process
 
 
+def ipykernel_curve_unsupported() -> Optional[str]:
+    """Why the kernel (this interpreter's ipykernel and pyzmq) cannot serve CurveZMQ, or None when it can.
+
+    ipykernel >= 7.3 reads curve_publickey/curve_secretkey from the connection file and makes its sockets
+    CurveZMQ servers; an older one ignores them (a version check: the traits exist on jupyter_client's
+    ConnectionFileMixin >= 8.9 whether or not the kernel applies them). libzmq needs CurveZMQ (libsodium)."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            parts = version("ipykernel").split(".")
+            supported = (int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0)) >= (7, 3)
+        except PackageNotFoundError:
+            return "ipykernel is not installed"
+        except (ValueError, IndexError):
+            supported = False
+        if not supported:
+            return "ipykernel does not support CurveZMQ keys in the connection file (ipykernel >= 7.3 is required)"
+        import zmq
+        if not zmq.has("curve"):
+            return "libzmq was built without CurveZMQ support"
+    except ImportError as err:
+        return f"import failure: {err}"
+    return None
+
+
 def launcher_main(argv: list) -> int:
     for path in reversed(_SEARCH):
         if path not in sys.path:
@@ -186,6 +212,8 @@ def launcher_main(argv: list) -> int:
         spark_interrupt=cluster_type == "spark",
         # ipykernel exits when this launcher (its parent) dies.
         extra_env={"JPY_PARENT_PID": str(os.getpid())},
+        transport_encryption=args.transport_encryption,
+        curve_unsupported=ipykernel_curve_unsupported,
     )
 
 

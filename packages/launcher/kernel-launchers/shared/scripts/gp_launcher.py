@@ -131,8 +131,11 @@ def build_arg_parser(description: str, kernel_class: bool) -> argparse.ArgumentP
                    default=_default_response_version(),
                    help="payload version override: 2 (gp hosts) or 1 (Gateway Provisioners / Enterprise Gateway); "
                         "default: negotiated from GP_RESPONSE_VERSIONS, 1 when the host announces nothing")
-    p.add_argument("--transport-encryption", dest="transport_encryption", default=None,
-                   help="accepted for compatibility; CurveZMQ provisioning is not supported by this launcher")
+    p.add_argument("--transport-encryption", dest="transport_encryption",
+                   default=os.getenv("TRANSPORT_ENCRYPTION") or None,
+                   help="CurveZMQ policy asked for by the host: 'auto' or 'required' provision a key pair for the "
+                        "kernel's sockets; empty, 'disabled' or an unfilled placeholder do not (default: "
+                        "TRANSPORT_ENCRYPTION)")
     if kernel_class:
         p.add_argument("--kernel-class-name", dest="kernel_class_name",
                        default="ipykernel.ipkernel.IPythonKernel",
@@ -145,8 +148,6 @@ def check_required(args: argparse.Namespace) -> None:
                if not getattr(args, n)]
     if missing:
         raise LauncherError(f"Missing required argument(s): {', '.join(missing)}.")
-    if args.transport_encryption and args.transport_encryption.strip().lower() == "required":
-        raise LauncherError("--transport-encryption required is not supported by gp's launcher.")
 
 
 def parse_port_range(port_range: Optional[str]) -> Tuple[int, int]:
@@ -209,7 +210,85 @@ def select_ports(lower: int, upper: int) -> Tuple[List[int], socket.socket]:
     return ports, comm
 
 
-def write_connection_file(kernel_id: str, ports: List[int]) -> Tuple[str, dict]:
+# --------------------------------------------------------------------------- transport encryption
+
+Z85_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
+
+
+def z85_encode(data: bytes) -> str:
+    """ZeroMQ's Z85 (RFC 32/Z85): 4 bytes -> 5 characters; the length must be a multiple of 4."""
+    if len(data) % 4:
+        raise ValueError("Z85 needs a multiple of 4 bytes")
+    out = []
+    for i in range(0, len(data), 4):
+        value = int.from_bytes(data[i:i + 4], "big")
+        chunk = []
+        for _ in range(5):
+            value, rem = divmod(value, 85)
+            chunk.append(Z85_ALPHABET[rem])
+        out.extend(reversed(chunk))
+    return "".join(out)
+
+
+def transport_encryption_policy(value: Optional[str]) -> Optional[str]:
+    """'auto' or 'required' when the host asked for CurveZMQ keys, else None.
+
+    Empty, 'disabled' and an unfilled '{transport_encryption}' placeholder (an older host) mean no; an unknown
+    value is logged and means no, as the reference's launcher does."""
+    if not value:
+        return None
+    policy = value.strip().lower()
+    if not policy or policy == "disabled" or (policy.startswith("{") and policy.endswith("}")):
+        return None
+    if policy not in ("auto", "required"):
+        log.warning("Unrecognized --transport-encryption value '%s': continuing without transport encryption.", value)
+        return None
+    return policy
+
+
+def curve_keypair() -> Tuple[str, str]:
+    """A fresh CurveZMQ key pair (X25519), Z85-encoded: ``cryptography`` if present, else pyzmq."""
+    try:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+        private = X25519PrivateKey.generate()
+        raw = serialization.Encoding.Raw
+        secret = private.private_bytes(raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+        public = private.public_key().public_bytes(raw, serialization.PublicFormat.Raw)
+        return z85_encode(public), z85_encode(secret)
+    except ImportError:
+        import zmq  # the kernel's own dependency
+        public_b, secret_b = zmq.curve_keypair()
+        return public_b.decode("ascii"), secret_b.decode("ascii")
+
+
+def provision_curve_keys(policy: Optional[str], kernel_unsupported: Optional[str]) -> Optional[Tuple[str, str]]:
+    """The kernel's key pair when the host asked for encryption and the kernel can use it.
+
+    ``kernel_unsupported`` is why this kernel cannot (None when it can). Under 'required' that, or a failure
+    to generate keys, fails the launch before anything starts; under 'auto' it is a warning and the kernel
+    runs in the clear (the host then sees no keys and warns too)."""
+    if policy is None:
+        return None
+    reason = kernel_unsupported
+    keys = None
+    if reason is None:
+        try:
+            keys = curve_keypair()
+        except Exception as err:  # noqa: BLE001 - any failure is a reason to report
+            reason = f"CurveZMQ keys could not be generated: {err}"
+    if reason is not None:
+        if policy == "required":
+            raise LauncherError(f"Transport encryption is 'required' but cannot be applied: {reason}.")
+        log.warning("Transport encryption requested but cannot be applied: %s. Continuing without transport "
+                    "encryption since the policy is 'auto'.", reason)
+        return None
+    log.info("Transport encryption: CurveZMQ (policy %s); a fresh key pair for this launch", policy)
+    return keys
+
+
+def write_connection_file(kernel_id: str, ports: List[int],
+                          curve_keys: Optional[Tuple[str, str]] = None) -> Tuple[str, dict]:
     info = {
         "shell_port": ports[0],
         "iopub_port": ports[1],
@@ -222,6 +301,9 @@ def write_connection_file(kernel_id: str, ports: List[int]) -> Tuple[str, dict]:
         "signature_scheme": "hmac-sha256",
         "kernel_name": "",
     }
+    if curve_keys is not None:
+        # The kernel's sockets become CurveZMQ servers with this pair (ipykernel >= 7.3 reads it from the file).
+        info["curve_publickey"], info["curve_secretkey"] = curve_keys
     fd, path = tempfile.mkstemp(suffix=".json", prefix=f"kernel-{kernel_id}_")
     with os.fdopen(fd, "w") as f:  # mkstemp creates it 0600
         json.dump(info, f, indent=2)
@@ -644,14 +726,20 @@ class CommServer:
 
 def run(kernel_id: str, response_address: str, public_key: str, port_range: str, response_version: Optional[int],
         kernel_command: Callable[[str], List[str]], spark_interrupt: bool = False,
-        extra_env: Optional[dict] = None) -> int:
-    """Starts the kernel, reports it to the host and serves its comm port until it exits."""
+        extra_env: Optional[dict] = None, transport_encryption: Optional[str] = None,
+        curve_unsupported: Optional[Callable[[], Optional[str]]] = None) -> int:
+    """Starts the kernel, reports it to the host and serves its comm port until it exits.
+
+    ``transport_encryption`` is the host's policy (``--transport-encryption``); ``curve_unsupported`` says why
+    the kernel cannot use CurveZMQ keys (None when it can), asked only when the policy wants encryption."""
     lower, upper = parse_port_range(port_range)
     response_version, negotiated = negotiate_response_version(response_version)
     log.info("Payload version %s (%s)", response_version, negotiated)
     crypto_backend()  # fail before starting anything when the image lacks a crypto library
+    policy = transport_encryption_policy(transport_encryption)
+    curve_keys = provision_curve_keys(policy, (curve_unsupported or (lambda: None))() if policy else None)
     ports, comm_sock = select_ports(lower, upper)
-    connection_file, info = write_connection_file(kernel_id, ports)
+    connection_file, info = write_connection_file(kernel_id, ports, curve_keys)
     log.info("Connection file %s; comm port %s", connection_file, comm_sock.getsockname()[1])
 
     env = dict(os.environ)
