@@ -59,9 +59,23 @@ export SPARK_LOCAL_IP="${SPARK_DRIVER_BIND_ADDRESS:-${SPARK_EXECUTOR_POD_IP:-127
 sa_dir="$(map_path /var/run/secrets/kubernetes.io/serviceaccount)"
 
 if [ "$mode" = driver ]; then
+  # spark.properties names files below mountPaths (the executor pod template at /opt/spark/pod-template/...):
+  # a copy with those paths rewritten to the sandbox.
+  rewrite_properties() {
+    local src="$1" dst="$HOME/spark.properties" line key value
+    : > "$dst"
+    while IFS= read -r line || [ -n "$line" ]; do
+      case "$line" in
+        '#'* | '') printf '%s\n' "$line" >> "$dst" ;;
+        *=*) key="${line%%=*}"; value="${line#*=}"; printf '%s=%s\n' "$key" "$(map_path "$value")" >> "$dst" ;;
+        *) printf '%s\n' "$line" >> "$dst" ;;
+      esac
+    done < "$src"
+    printf '%s' "$dst"
+  }
   args=()
   while [ "$#" -gt 0 ]; do
-    if [ "$1" = --properties-file ] && [ "$#" -gt 1 ]; then args+=("$1" "$(map_path "$2")"); shift 2; else args+=("$1"); shift; fi
+    if [ "$1" = --properties-file ] && [ "$#" -gt 1 ]; then args+=("$1" "$(rewrite_properties "$(map_path "$2")")"); shift 2; else args+=("$1"); shift; fi
   done
   read -r rpc_port bm_port < <("$node_bin" -e '
     const net = require("node:net");
