@@ -14,7 +14,8 @@ import { createSparkAccount, JupyterKernelClient, repoRoot, sparkImageSpec, spar
 import { RbacAuthorizationV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelSpecLike } from './kernelspec.js';
-import { KubernetesProvisioner } from './provisioner.js';
+import { KernelLaunchError } from '../watch/errors.js';
+import { KubernetesProvisioner, SparkSubmitError } from './provisioner.js';
 
 const IMAGE = 'gp-test/spark-py:4';
 const SUM = 'sc.parallelize(range(100000), 4).map(lambda x: x * 2).sum()';
@@ -35,7 +36,7 @@ function withInitMode(mode: 'lazy' | 'eager'): KernelSpecLike {
   return copy;
 }
 
-function provisioner(kernelId: string, kernelSpec: KernelSpecLike): KubernetesProvisioner {
+function provisioner(kernelId: string, kernelSpec: KernelSpecLike, host: Record<string, string> = {}): KubernetesProvisioner {
   const url = new URL(cluster.apiServerUrl);
   const p = new KubernetesProvisioner({
     kernelId,
@@ -51,6 +52,7 @@ function provisioner(kernelId: string, kernelSpec: KernelSpecLike): KubernetesPr
       SPARK_HOME: runtime.sparkHome,
       KERNEL_LAUNCHERS_DIR: join(repoRoot, 'packages', 'launcher', 'kernel-launchers'),
       PATH: process.env.PATH ?? '/usr/bin:/bin',
+      ...host,
     },
   });
   provisioners.push(p);
@@ -148,26 +150,6 @@ describe('a --spark kernelspec runs spark-submit for real (lazy context)', () =>
     expect(cluster.podLogs(ns, ex.metadata!.name!)).toMatch(/Finished task \d+\.0 in stage 0\.0/);
   }, 180_000);
 
-  it('an interrupt cancels a running Spark job and the kernel stays usable', async () => {
-    let started!: () => void;
-    const running = new Promise<void>((r) => (started = r));
-    const result = client.execute('print("job started", flush=True)\nsc.parallelize(range(2), 2).map(lambda x: __import__("time").sleep(120) or x).sum()', {
-      timeoutMs: 100_000,
-      onMessage: (m) => {
-        if (m.header.msg_type === 'stream') started();
-      },
-    });
-    await running;
-    // The job's tasks are on the executor before the interrupt.
-    const ex = (await pods(`kernel_id=${kernelId},component=worker`))[0]!;
-    await cluster.waitFor(() => /Running task \d+\.0 in stage 1\.0/.test(cluster.podLogs(ns, ex.metadata!.name!)), { timeoutMs: 60_000, description: 'the job running on the executor' });
-    await expect(prov.interrupt()).resolves.toBe(true);
-    const outcome = await result;
-    expect(outcome.status).toBe('error');
-    expect(JSON.stringify(outcome.error)).toMatch(/cancel/i);
-    expect(await run(client, SUM)).toBe('9999900000');
-  }, 240_000);
-
   it('restart gives a fresh SparkContext', async () => {
     await prov.kill({ restart: true });
     await prov.preLaunch({ env: { KERNEL_USERNAME: 'alice', KERNEL_CPUS: '500m', KERNEL_MEMORY: '512Mi', KERNEL_CPUS_LIMIT: '1' } });
@@ -211,4 +193,40 @@ describe('eager context initialization', () => {
     await prov.cleanup();
     await cluster.waitFor(async () => (await pods(`kernel_id=${kernelId}`)).length === 0, { timeoutMs: 90_000, description: 'the eager kernel\'s pods to be gone' });
   }, 300_000);
+});
+
+describe('fails fast with Spark\'s reasons, leaving nothing behind', () => {
+  async function nothingLeft(kernelId: string): Promise<void> {
+    await cluster.waitFor(
+      async () =>
+        (await pods(`kernel_id=${kernelId}`)).length === 0 &&
+        (await cluster.core.listNamespacedService({ namespace: ns })).items.length === 0 &&
+        (await cluster.core.listNamespacedConfigMap({ namespace: ns })).items.every((c) => c.metadata?.name === 'kube-root-ca.crt'),
+      { timeoutMs: 90_000, description: 'nothing of the failed kernel left' },
+    );
+  }
+
+  it('a driver image that cannot be pulled: GP_KERNEL_IMAGE_PULL_FAILED with the image named', async () => {
+    const kernelId = randomUUID();
+    const bad = structuredClone(spec);
+    bad.metadata!.kernel_provisioner!.config = { ...bad.metadata!.kernel_provisioner!.config, image_name: 'gp-test/no-such-spark:1' };
+    const prov = provisioner(kernelId, bad);
+    await prov.preLaunch({ env: { KERNEL_USERNAME: 'carol' } });
+    const err = await prov.launch().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KernelLaunchError);
+    expect((err as KernelLaunchError).code).toBe('GP_KERNEL_IMAGE_PULL_FAILED');
+    expect((err as Error).message).toContain('gp-test/no-such-spark:1');
+    await nothingLeft(kernelId);
+  }, 180_000);
+
+  it('spark-submit failing (API server unreachable): GP_SPARK_SUBMIT_FAILED with Spark\'s exception', async () => {
+    const kernelId = randomUUID();
+    const prov = provisioner(kernelId, spec, { KUBERNETES_SERVICE_PORT: '1' });
+    await prov.preLaunch({ env: { KERNEL_USERNAME: 'dave' } });
+    const err = await prov.launch().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SparkSubmitError);
+    expect((err as SparkSubmitError).code).toBe('GP_SPARK_SUBMIT_FAILED');
+    expect((err as Error).message).toMatch(/spark-submit .* exited with code \d+: .*(Exception|Error)/);
+    await nothingLeft(kernelId);
+  }, 180_000);
 });
