@@ -150,6 +150,30 @@ describe('a --spark kernelspec runs spark-submit for real (lazy context)', () =>
     expect(cluster.podLogs(ns, ex.metadata!.name!)).toMatch(/Finished task \d+\.0 in stage 0\.0/);
   }, 180_000);
 
+  it('an interrupt cancels a running Spark job and the kernel stays usable', async () => {
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const result = client.execute('print("job started", flush=True)\nsc.parallelize(range(2), 2).map(lambda x: __import__("time").sleep(120) or x).sum()', {
+      timeoutMs: 100_000,
+      onMessage: (m) => {
+        if (m.header.msg_type === 'stream') started();
+      },
+    });
+    await running;
+    // The job's tasks are running on the executor before the interrupt.
+    const ex = (await pods(`kernel_id=${kernelId},component=worker`))[0]!;
+    const exLog = (): string => cluster.podLogs(ns, ex.metadata!.name!);
+    await cluster.waitFor(() => /Running task \d+\.0 in stage 1\.0/.test(exLog()), { timeoutMs: 60_000, description: 'the job running on the executor' });
+    await expect(prov.interrupt()).resolves.toBe(true);
+    const outcome = await result;
+    expect(outcome.status).toBe('error');
+    // The interrupted Py4J call: PySpark 4 reports it as Py4JNetworkError (caused by the KeyboardInterrupt).
+    expect(['KeyboardInterrupt', 'Py4JNetworkError']).toContain(outcome.error?.ename);
+    // Spark cancelled the job: the executor was told to kill its tasks (they would sleep for two minutes).
+    await cluster.waitFor(() => /trying to kill task \d+\.0 in stage 1\.0/i.test(exLog()), { timeoutMs: 30_000, description: 'the executor to kill the tasks' });
+    expect(await run(client, SUM)).toBe('9999900000');
+  }, 240_000);
+
   it('restart gives a fresh SparkContext', async () => {
     await prov.kill({ restart: true });
     await prov.preLaunch({ env: { KERNEL_USERNAME: 'alice', KERNEL_CPUS: '500m', KERNEL_MEMORY: '512Mi', KERNEL_CPUS_LIMIT: '1' } });
