@@ -4,15 +4,14 @@
  * Kubernetes client, fabric8, cannot read the test cluster's EC client keys, so Spark tests authenticate with
  * service-account tokens, as a gateway in a pod does.)
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { ClusterClient } from '../client.js';
 
 export interface SparkAccount {
   serviceAccountName: string;
-  /** A kubeconfig file (token of the service account, the cluster's CA), mode 0600. */
+  /** A kubeconfig file (token of the service account, the cluster's CA), mode 0600, in the cluster's dir. */
   kubeconfigPath: string;
 }
 
@@ -40,7 +39,8 @@ export async function createSparkAccount(cluster: ClusterClient, namespace: stri
     },
   });
   const kc = await cluster.kubeConfigForServiceAccount(namespace, name);
-  const kubeconfigPath = join(mkdtempSync(join(tmpdir(), 'gp-spark-kc-')), 'kubeconfig');
+  // In the cluster's dir: removed with the cluster, so no token file outlives it.
+  const kubeconfigPath = join(cluster.info.dir, `spark-${namespace}-${name}.kubeconfig`);
   writeFileSync(kubeconfigPath, kc.exportConfig(), { mode: 0o600 });
   return { serviceAccountName: name, kubeconfigPath };
 }
