@@ -3,8 +3,9 @@
 # Idempotent: when every package is already installed it returns at once without touching apt.
 #   r-base-core, r-cran-irkernel: the R kernel (IRkernel) that gp's R launcher starts in tests.
 #   chromium: the headless browser (driven by playwright-core) in which the gateway's JupyterLab test runs.
+#   openjdk-17-jre-headless: the Java runtime of real Spark (pyspark's spark-submit, drivers and executors in the Spark tests).
 set -euo pipefail
-packages=(r-base-core r-cran-irkernel chromium)
+packages=(r-base-core r-cran-irkernel chromium openjdk-17-jre-headless)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -86,6 +86,7 @@ describe('launch_kubernetes command line', () => {
     expect(pod.map((d) => d.kind)).toEqual(['Pod']);
     expect(readFileSync(so, 'utf8')).toBe(
       `--conf spark.kubernetes.driver.podTemplateFile=${pt} --conf spark.kubernetes.executor.podTemplateFile=${pt} ` +
+        '--conf spark.kubernetes.driver.pod.name=alice-3f1b8a6c-2d4e-4f5a-9b8c-7d6e5f4a3b2c ' +
         '--conf spark.driver.cores=1 --conf spark.executor.cores=1 --conf spark.kubernetes.driver.request.cores=500m ' +
         '--conf spark.kubernetes.executor.request.cores=500m --conf spark.driver.memory=2048m --conf spark.executor.memory=2048m\n',
     );

@@ -108,6 +108,7 @@ describe('spark-submit inputs from the shipped template', () => {
     expect(words).toEqual([
       '--conf', `spark.kubernetes.driver.podTemplateFile=${pt}`,
       '--conf', `spark.kubernetes.executor.podTemplateFile=${pt}`,
+      '--conf', 'spark.kubernetes.driver.pod.name=alice-3f1b8a6c-2d4e-4f5a-9b8c-7d6e5f4a3b2c',
       '--conf', 'spark.driver.cores=1',
       '--conf', 'spark.executor.cores=1',
       '--conf', 'spark.kubernetes.driver.request.cores=500m',

@@ -10,8 +10,11 @@ function pod(resources: Record<string, Record<string, string>>): Manifest {
 describe('spark options', () => {
   it('always sets the pod templates', () => {
     expect(sparkSubmitOptions(pod({}), '/tmp/kpt_1/pod.yaml')).toBe(
-      '--conf spark.kubernetes.driver.podTemplateFile=/tmp/kpt_1/pod.yaml --conf spark.kubernetes.executor.podTemplateFile=/tmp/kpt_1/pod.yaml',
+      '--conf spark.kubernetes.driver.podTemplateFile=/tmp/kpt_1/pod.yaml --conf spark.kubernetes.executor.podTemplateFile=/tmp/kpt_1/pod.yaml --conf spark.kubernetes.driver.pod.name=p',
     );
+  });
+  it('names the driver pod as the kernel pod (the provisioner follows it by that name)', () => {
+    expect(Object.fromEntries(sparkConfs(pod({}), 'f'))['spark.kubernetes.driver.pod.name']).toBe('p');
   });
   it('maps 500m to one core plus a fractional core request', () => {
     const c = Object.fromEntries(sparkConfs(pod({ requests: { cpu: '500m' } }), 'f'));
@@ -48,6 +51,8 @@ describe('spark options', () => {
       `spark.kubernetes.driver.podTemplateFile=${file}`,
       '--conf',
       `spark.kubernetes.executor.podTemplateFile=${file}`,
+      '--conf',
+      'spark.kubernetes.driver.pod.name=p',
     ]);
     expect(shellQuote('a b')).toBe(`'a b'`);
   });

@@ -28,6 +28,10 @@ export function sparkConfs(pod: Manifest, podTemplateFile: string): [string, str
     ['spark.kubernetes.driver.podTemplateFile', podTemplateFile],
     ['spark.kubernetes.executor.podTemplateFile', podTemplateFile],
   ];
+  // The driver pod is the kernel pod: Spark would name it <app name>-<random>-driver and ignore the template's
+  // name, and the provisioner follows (and deletes) the kernel pod by the name it planned.
+  const name = (pod.metadata as { name?: unknown } | undefined)?.name;
+  if (typeof name === 'string' && name !== '') confs.push(['spark.kubernetes.driver.pod.name', name]);
   const cpu = resource(pod, 'requests', 'cpu');
   if (cpu) {
     const cores = ceilQuantity(cpu);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ensureClusterBinary } from './binary.js';
+import { startHostsFileKeeper } from './spark/hosts-file.js';
 import { ClusterClient, type ClusterInfo, type ImageSpec, writeImageTable } from './client.js';
 import { sparkApplicationCrdPath } from './python.js';
 
@@ -526,7 +527,15 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
   }
   log(`test cluster (Kubernetes ${kubernetesVersion}) up in ${((Date.now() - started) / 1000).toFixed(1)}s; KUBECONFIG=${info.kubeconfigPath}`);
   const client = new ClusterClient(info) as TestCluster;
-  client.stop = stop;
+  // Cluster DNS for the node's JVMs (Spark images): <dir>/hosts, kept from the Service and pod watches.
+  const hostsKeeper = await startHostsFileKeeper(client.kc, dir, info.nodeName).catch(async (err: unknown) => {
+    await stop();
+    throw err;
+  });
+  client.stop = async () => {
+    hostsKeeper.stop();
+    await stop();
+  };
   client.stopApiServer = async ({ signal = 'SIGTERM' } = {}) => {
     const c = running('kube-apiserver');
     if (!c || stopped) return;

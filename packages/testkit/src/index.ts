@@ -11,3 +11,9 @@ export type { ClusterInfo, ImageSpec, Identity, WaitOptions } from './client.js'
 export { useCluster, connectCluster } from './vitest.js';
 export * from './jupyter-client.js';
 export { relayKernelPorts, startTcpRelay, type TcpRelay } from './tcp-relay.js';
+export { sparkRuntime, sparkImageSpec, sparkEntrypoint, clusterHostsFile } from './spark/image.js';
+export type { SparkRuntime } from './spark/image.js';
+export { hostsFileText, startHostsFileKeeper, HOSTS_FILE_NAME } from './spark/hosts-file.js';
+export type { HostsFileKeeper } from './spark/hosts-file.js';
+export { createSparkAccount } from './spark/account.js';
+export type { SparkAccount } from './spark/account.js';

@@ -4,6 +4,8 @@
  * interrupt must stop the running cell instead of ending the kernel.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ResponseListener, sendCommRequest, type KernelConnectionInfo } from '@gp/core';
 import { JupyterKernelClient, repoRoot, testPython } from '@gp/testkit';
@@ -11,6 +13,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killStartedProcesses, startProcess, type LauncherProcess } from './process.js';
 
 const launchIpykernel = join(repoRoot, 'packages', 'launcher', 'kernel-launchers', 'python', 'scripts', 'launch_ipykernel.py');
+
+// The project venv has pyspark (the real-Spark tests): an image without it is a Python where importing pyspark
+// fails, made here by a sitecustomize (on PYTHONPATH, so the kernel process gets it too) whose import hook refuses it.
+const noPyspark = mkdtempSync(join(tmpdir(), 'gp-no-pyspark-'));
+writeFileSync(
+  join(noPyspark, 'sitecustomize.py'),
+  [
+    'import sys',
+    'class _NoPyspark:',
+    '    @staticmethod',
+    '    def find_spec(name, path=None, target=None):',
+    '        if name == "pyspark" or name.startswith("pyspark."):',
+    '            raise ModuleNotFoundError(f"No module named {name!r}", name=name)',
+    '        return None',
+    'sys.meta_path.insert(0, _NoPyspark)',
+    '',
+  ].join('\n'),
+);
+afterAll(() => rmSync(noPyspark, { recursive: true, force: true }));
 
 describe.each(['lazy', 'eager'])("gp's Python launcher, --spark-context-initialization-mode %s without pyspark", (mode) => {
   let listener: ResponseListener;
@@ -26,8 +47,8 @@ describe.each(['lazy', 'eager'])("gp's Python launcher, --spark-context-initiali
       testPython(),
       [launchIpykernel, '--kernel-id', kernelId, '--response-address', registration.responseAddress,
         '--public-key', registration.publicKey, '--port-range', '0..0', '--spark-context-initialization-mode', mode],
-      // The venv has no pyspark; PYTHONNOUSERSITE keeps a user-site pyspark out too.
-      { PYTHONNOUSERSITE: '1', GP_RESPONSE_VERSIONS: registration.responseVersions },
+      // pyspark refused (see noPyspark); PYTHONNOUSERSITE keeps a user-site pyspark out too.
+      { PYTHONNOUSERSITE: '1', PYTHONPATH: noPyspark, GP_RESPONSE_VERSIONS: registration.responseVersions },
     );
     info = await launcher.unlessExited(registration.connectionInfo);
     client = await JupyterKernelClient.connect(info, { timeoutMs: 60_000 });

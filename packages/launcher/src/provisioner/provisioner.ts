@@ -153,9 +153,23 @@ interface Prepared extends PreparedLaunch {
 
 /** The launcher subprocess of a spawned kernelspec argv failed. */
 export class LauncherProcessError extends GpError {
-  constructor(message: string, details: Record<string, unknown>) {
-    super('GP_LAUNCHER_FAILED', message, { httpStatus: 500, details });
+  constructor(message: string, details: Record<string, unknown>, code = 'GP_LAUNCHER_FAILED') {
+    super(code, message, { httpStatus: 500, details });
   }
+}
+
+/** A Spark kernelspec's run.sh failed: spark-submit (or the pod-template step before it) exited non-zero. */
+export class SparkSubmitError extends LauncherProcessError {
+  constructor(message: string, details: Record<string, unknown>) {
+    super(message, details, 'GP_SPARK_SUBMIT_FAILED');
+  }
+}
+
+/** Spark's own reason in spark-submit's output: the last exception line (`...Exception: message`), else the last lines. */
+export function sparkSubmitReason(output: string): string {
+  const lines = output.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('at ') && !l.startsWith('...'));
+  const exception = [...lines].reverse().find((l) => /^(Caused by: |Exception in thread "[^"]*" )?[\w.$]+(Exception|Error)\b.*:/.test(l));
+  return (exception ?? lines.slice(-3).join(' | ')).slice(0, 1000);
 }
 
 function stringEnv(env: Env): Record<string, string> {
@@ -679,7 +693,7 @@ export abstract class KubernetesProvisionerBase {
     this.launcherProcess = child;
     let output = '';
     const keep = (c: Buffer): void => {
-      output = (output + c.toString()).slice(-4000);
+      output = (output + c.toString()).slice(-16000);
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
@@ -691,8 +705,13 @@ export abstract class KubernetesProvisionerBase {
           this.log.debug('Kernelspec launcher finished', { command });
           return; // never settles: the launcher's job is done, the watcher follows the kernel
         }
+        const how = signal ? `signal ${signal}` : `code ${code}`;
+        if (p.spawnEnv.GP_SPARK_SUBMIT_ARGS !== undefined) {
+          reject(new SparkSubmitError(`Kernel ${this.kernelId}: spark-submit (${command}) exited with ${how}: ${sparkSubmitReason(output)}`, { command, exitCode: code, signal }));
+          return;
+        }
         reject(
-          new LauncherProcessError(`The kernelspec launcher ${command} exited with ${signal ? `signal ${signal}` : `code ${code}`}: ${output.trim().split('\n').slice(-5).join(' | ')}`, {
+          new LauncherProcessError(`The kernelspec launcher ${command} exited with ${how}: ${output.trim().split('\n').slice(-5).join(' | ')}`, {
             command,
             exitCode: code,
             signal,

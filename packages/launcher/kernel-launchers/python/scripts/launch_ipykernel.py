@@ -83,13 +83,19 @@ def initialize_namespace(namespace: dict, cluster_type: str) -> None:
         namespace.update({"spark": spark_placeholder, "sc": _SparkPlaceholder("sc", ready, state, namespace),
                           "sql": sql})
 
+        def cancel_all_jobs(spark) -> None:
+            try:
+                spark.sparkContext.cancelAllJobs()
+            except Exception as err:  # noqa: BLE001
+                log.error("Cancelling Spark jobs on interrupt failed: %s", err)
+
         def cancel_spark_jobs(_sig, _frame) -> None:
+            # On its own thread: the main thread's Py4J connection is the one blocked in the running job (and
+            # is closed by the KeyboardInterrupt of the same interrupt), so a call from this handler would
+            # wait for the job or fail; a new thread gets a connection of its own (PySpark's pinned threads).
             spark = state.get("spark")
             if spark is not None:
-                try:
-                    spark.sparkContext.cancelAllJobs()
-                except Exception as err:  # noqa: BLE001
-                    log.error("Cancelling Spark jobs on interrupt failed: %s", err)
+                threading.Thread(target=cancel_all_jobs, args=(spark,), name="spark-cancel", daemon=True).start()
 
         signal.signal(signal.SIGUSR2, cancel_spark_jobs)
         threading.Thread(target=build, name="spark-session", daemon=True).start()
