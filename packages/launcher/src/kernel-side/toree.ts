@@ -1,0 +1,25 @@
+// Where the Scala kernel toolchain is for the tests: the venv scripts/toree-env.sh makes (Apache Toree 0.5.0 +
+// pyspark 3.5.x, Scala 2.12), GP_TOREE_VENV (set by scripts/test.sh) or the repository's .venv-toree.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '@gp/testkit';
+
+export interface ToreeToolchain {
+  venv: string;
+  sparkHome: string;
+  assembly: string;
+}
+
+export function toreeToolchain(): ToreeToolchain {
+  const venv = process.env.GP_TOREE_VENV ?? join(repoRoot, '.venv-toree');
+  const lib = join(venv, 'lib');
+  const python = existsSync(lib) ? readdirSync(lib).find((d) => d.startsWith('python3')) : undefined;
+  const site = python ? join(lib, python, 'site-packages') : '';
+  const sparkHome = join(site, 'pyspark');
+  const toreeLib = join(site, 'toree', 'lib');
+  const assembly = existsSync(toreeLib) ? readdirSync(toreeLib).find((f) => /^toree-assembly-.*\.jar$/.test(f)) : undefined;
+  if (!python || !existsSync(join(sparkHome, 'bin', 'spark-submit')) || !assembly) {
+    throw new Error(`The Scala kernel toolchain is missing from ${venv}: run 'bash scripts/toree-env.sh' (scripts/test.sh does).`);
+  }
+  return { venv, sparkHome, assembly: join(toreeLib, assembly) };
+}
