@@ -10,24 +10,10 @@ import { type KernelConnectionInfo, ResponseListener, sendCommRequest } from '@g
 import { JupyterKernelClient, repoRoot, testPython } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killStartedProcesses, startProcess, type LauncherProcess } from './process.js';
-import { toreeToolchain } from './toree.js';
+import { startSleepingScalaCell, toreeToolchain } from './toree.js';
 
 const launchToree = join(repoRoot, 'packages', 'launcher', 'kernel-launchers', 'scala', 'scripts', 'launch_toree.py');
 const START_MS = 240_000;
-
-/** `Thread.sleep(60000)` after printing "sleeping": resolves `sleeping` once it runs. */
-export function startSleepingScalaCell(client: JupyterKernelClient): { sleeping: Promise<void>; result: ReturnType<JupyterKernelClient['execute']> } {
-  let started!: () => void;
-  const sleeping = new Promise<void>((resolve) => (started = resolve));
-  const result = client.execute('println("sleeping"); Thread.sleep(60000); "finished"', {
-    timeoutMs: 90_000,
-    onMessage: (m) => {
-      if (m.header.msg_type === 'stream' && String((m.content as { text?: string }).text).includes('sleeping')) started();
-    },
-  });
-  void result.then(started, started);
-  return { sleeping, result };
-}
 
 function alive(pid: number): boolean {
   try {

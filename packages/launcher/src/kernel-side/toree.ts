@@ -2,7 +2,7 @@
 // pyspark 3.5.x, Scala 2.12), GP_TOREE_VENV (set by scripts/test.sh) or the repository's .venv-toree.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '@gp/testkit';
+import { type JupyterKernelClient, repoRoot } from '@gp/testkit';
 
 export interface ToreeToolchain {
   venv: string;
@@ -22,4 +22,18 @@ export function toreeToolchain(): ToreeToolchain {
     throw new Error(`The Scala kernel toolchain is missing from ${venv}: run 'bash scripts/toree-env.sh' (scripts/test.sh does).`);
   }
   return { venv, sparkHome, assembly: join(toreeLib, assembly) };
+}
+
+/** `Thread.sleep(60000)` after printing "sleeping": resolves `sleeping` once it runs. */
+export function startSleepingScalaCell(client: JupyterKernelClient): { sleeping: Promise<void>; result: ReturnType<JupyterKernelClient['execute']> } {
+  let started!: () => void;
+  const sleeping = new Promise<void>((resolve) => (started = resolve));
+  const result = client.execute('println("sleeping"); Thread.sleep(60000); "finished"', {
+    timeoutMs: 90_000,
+    onMessage: (m) => {
+      if (m.header.msg_type === 'stream' && String((m.content as { text?: string }).text).includes('sleeping')) started();
+    },
+  });
+  void result.then(started, started);
+  return { sleeping, result };
 }

@@ -35,6 +35,7 @@ import glob
 import os
 import shlex
 import signal
+import socket
 import sys
 from typing import List, Optional
 
@@ -132,6 +133,19 @@ def kernel_command(spark_home: str, assembly: str, kernel_id: str, init_mode: st
             ["--profile", connection_file])
 
 
+def local_address_env(spark_opts: List[str]) -> dict:
+    """Spark resolves the host name at start and dies when it cannot (UnknownHostException). With a local master
+    and no SPARK_LOCAL_IP, a host name that does not resolve gets the loopback address instead."""
+    if os.getenv("SPARK_LOCAL_IP") or any(o == "--master" or o.startswith("--master=") for o in spark_opts):
+        return {}
+    try:
+        socket.getaddrinfo(socket.gethostname(), None)
+        return {}
+    except OSError:
+        gp_launcher.log.warning("Host name %s does not resolve: Spark (local master) uses 127.0.0.1", socket.gethostname())
+        return {"SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOCAL_HOSTNAME": "localhost"}
+
+
 def exec_kernel(parent: int, argv: List[str]) -> None:
     """Runs in the child: dies with the launcher (PR_SET_PDEATHSIG survives the exec chain to the JVM)."""
     try:
@@ -168,7 +182,8 @@ def main(argv: list) -> int:
         port_range=args.port_range,
         response_version=args.response_version,
         kernel_command=command,
-        extra_env={"SPARK_HOME": spark_home, "JDK_JAVA_OPTIONS": f"{java_options} {opens}".strip()},
+        extra_env={"SPARK_HOME": spark_home, "JDK_JAVA_OPTIONS": f"{java_options} {opens}".strip(),
+                   **local_address_env(shlex.split(os.getenv("SPARK_OPTS", "")))},
     )
 
 
