@@ -12,8 +12,8 @@ kernel and serves the comm port; the kernel is a child process, Toree started by
         --class org.apache.toree.Main <toree-assembly.jar> $TOREE_OPTS \
         --spark-context-initialization-mode <mode> --profile <connection file>
 
-Mode ``none`` becomes Toree's ``lazy`` (a local[*] SparkContext on first use: Toree is a Spark REPL);
-TOREE_OPTS=--nosparkcontext leaves the context out.
+Every mode becomes Toree's ``eager`` (a local[*] SparkContext at start unless SPARK_OPTS names a master):
+Toree 0.5's interrupt handler needs the context and cannot create it itself (see toree_init_mode).
 
 Needs Java 11+, a Spark for Scala 2.12 (SPARK_HOME; e.g. pyspark 3.5.x's package folder) and the Toree
 assembly jar (Apache Toree 0.5.0). Interrupts are SIGINT to the JVM (Toree's own handler interrupts the
@@ -115,11 +115,14 @@ def toree_options(raw: str) -> List[str]:
 
 
 def toree_init_mode(init_mode: str, toree_opts: List[str]) -> List[str]:
-    """Toree is a Spark REPL: mode ``none`` (the default of every non-Spark kernelspec) still gets a local[*]
-    SparkContext, created on first use (``lazy``); TOREE_OPTS=--nosparkcontext really leaves it out."""
+    """Always Toree's ``eager``: Toree 0.5's interrupt handler asks for the SparkContext, and one created there (on
+    the signal thread) fails (ExceptionInInitializerError in SparkBuildInfo), so an interrupt before the first
+    Spark use would be lost with ``lazy`` or ``none``. The mode asked for is logged; TOREE_OPTS can override."""
     if "--nosparkcontext" in toree_opts or any(o.startswith("--spark-context-initialization-mode") for o in toree_opts):
         return []
-    return ["--spark-context-initialization-mode", "lazy" if init_mode == "none" else init_mode]
+    if init_mode != "eager":
+        gp_launcher.log.info("Spark context mode %s: Toree gets eager (its interrupts need the context)", init_mode)
+    return ["--spark-context-initialization-mode", "eager"]
 
 
 def kernel_command(spark_home: str, assembly: str, kernel_id: str, init_mode: str, connection_file: str) -> List[str]:
