@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs gp's kernel launchers into a kernel image (what `image-bootstrap install` produces):
 #   <prefix>/kernel-launchers/python/scripts/{launch_ipykernel.py,gp_launcher.py}
-#   <prefix>/kernel-launchers/R/scripts/{launch_IRkernel.py,gp_launcher.py,gp_spark_init.R}
+#   <prefix>/kernel-launchers/R/scripts/{launch_IRkernel.py,launch_IRkernel.R,gp_launcher.py,gp_spark_init.R}
 #   <prefix>/kernel-launchers/scala/scripts/{launch_toree.py,gp_launcher.py}
 #   <prefix>/bootstrap-kernel.sh                      (unless --launchers-only)
 # Usage: install.sh [--languages python,R,scala] [--launchers-only] [--prefix /usr/local/bin]
@@ -32,8 +32,8 @@ for lang in $(echo "$languages" | tr ',' ' '); do
       ;;
     r)
       mkdir -p "$dest/R/scripts"
-      cp "$src/R/scripts/launch_IRkernel.py" "$src/R/scripts/gp_spark_init.R" "$src/shared/scripts/gp_launcher.py" "$dest/R/scripts/"
-      chmod 0755 "$dest/R/scripts/launch_IRkernel.py"
+      cp "$src/R/scripts/launch_IRkernel.py" "$src/R/scripts/launch_IRkernel.R" "$src/R/scripts/gp_spark_init.R" "$src/shared/scripts/gp_launcher.py" "$dest/R/scripts/"
+      chmod 0755 "$dest/R/scripts/launch_IRkernel.py" "$dest/R/scripts/launch_IRkernel.R"
       chmod 0644 "$dest/R/scripts/gp_launcher.py" "$dest/R/scripts/gp_spark_init.R"
       ;;
     scala)

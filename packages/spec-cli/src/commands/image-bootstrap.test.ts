@@ -7,6 +7,7 @@ import { repoRoot } from '@gp/testkit';
 import yargs from 'yargs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ImageBootstrapError, createImageBootstrapCommand, installImageLaunchers, parseLanguages, shippedLaunchersDir } from './image-bootstrap.js';
+import { runScript } from '../install/spec.js';
 
 const work = mkdtempSync(join(tmpdir(), 'gp-image-bootstrap-'));
 let counter = 0;
@@ -97,6 +98,14 @@ describe('k8s-spec image-bootstrap install', () => {
     expect(() => parseLanguages(['cobol'])).toThrow(ConfigError);
     expect(() => parseLanguages(['cobol'])).toThrow(/"cobol".*python, R, scala/);
     expect(() => parseLanguages([''])).toThrow(/one or more of python, R, scala/);
+  });
+
+  it("installs every launcher file an R --spark kernelspec's bin/run.sh calls", () => {
+    const prefix = freshDir();
+    installImageLaunchers(options(prefix, { languages: ['R'] }));
+    const called = [...runScript('R').matchAll(/\$\{KERNEL_LAUNCHERS_DIR\}\/([\w./-]+)/g)].map((m) => m[1]!);
+    expect(called).toEqual(['R/scripts/launch_IRkernel.R']);
+    for (const file of called) expect(statSync(join(prefix, 'kernel-launchers', file)).mode & 0o777).toBe(0o755);
   });
 
   it('installs the Scala (Apache Toree) launcher with --languages scala', async () => {

@@ -5,7 +5,7 @@
  *
  *   <prefix>/bootstrap-kernel.sh                                  (0755, unless --launchers-only)
  *   <prefix>/kernel-launchers/python/scripts/launch_ipykernel.py  (0755) + gp_launcher.py (0644)
- *   <prefix>/kernel-launchers/R/scripts/launch_IRkernel.py        (0755) + gp_launcher.py, gp_spark_init.R (0644)
+ *   <prefix>/kernel-launchers/R/scripts/launch_IRkernel.py        (0755), launch_IRkernel.R (0755) + gp_launcher.py, gp_spark_init.R (0644)
  *   <prefix>/kernel-launchers/scala/scripts/launch_toree.py       (0755) + gp_launcher.py (0644)
  *
  * Everything is checked before the first file is written (source files present, no conflicting target), so a
@@ -68,6 +68,8 @@ const LANGUAGE_FILES: Record<LauncherLanguage, ReadonlyArray<readonly [string, s
   ],
   R: [
     ['R/scripts/launch_IRkernel.py', 'R/scripts/launch_IRkernel.py', 0o755],
+    // What an R --spark kernelspec's bin/run.sh hands to spark-submit.
+    ['R/scripts/launch_IRkernel.R', 'R/scripts/launch_IRkernel.R', 0o755],
     ['shared/scripts/gp_launcher.py', 'R/scripts/gp_launcher.py', 0o644],
     ['R/scripts/gp_spark_init.R', 'R/scripts/gp_spark_init.R', 0o644],
   ],
