@@ -17,7 +17,7 @@ import { basename, join } from 'node:path';
 import { ResponseListener } from '@gp/core';
 import { JupyterKernelClient, type JupyterConnectionInfo, repoRoot, testPython, testPythonBin, useCluster } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSleepingScalaCell, toreeToolchain } from './kernel-side/toree.js';
+import { scalaValue, startSleepingScalaCell, toreeToolchain } from './kernel-side/toree.js';
 import type { KernelSpecLike } from './provisioner/kernelspec.js';
 import { KubernetesProvisioner } from './provisioner/provisioner.js';
 import type { LaunchProgressEvent } from './watch/progress.js';
@@ -101,14 +101,15 @@ describe("k8s_scala with gp's image (image-bootstrap --languages scala)", () => 
       expect(info.response_version).toBe(2);
       expect(progress.map((e) => e.type)).toEqual(expect.arrayContaining(['pod-created', 'started', 'connection-info-received', 'ready']));
       let client = await connect(info);
-      await expect(client.execute('val x = 6 * 7', { timeoutMs: 120_000 })).resolves.toMatchObject({ status: 'ok', result: expect.stringContaining('42') });
-      await expect(client.execute('sc.parallelize(1 to 1000).sum', { timeoutMs: 120_000 })).resolves.toMatchObject({ status: 'ok', result: expect.stringContaining('500500') });
+      await expect(client.execute('val x = 6 * 7', { timeoutMs: 120_000 })).resolves.toMatchObject({ status: 'ok' });
+      await expect(scalaValue(client, 'x')).resolves.toMatchObject({ status: 'ok', result: expect.stringContaining('42') });
+      await expect(scalaValue(client, 'sc.parallelize(1 to 1000).sum')).resolves.toMatchObject({ status: 'ok', result: expect.stringContaining('500500') });
 
       const { sleeping, result } = startSleepingScalaCell(client);
       await sleeping;
       await expect(prov.interrupt()).resolves.toBe(true);
       expect((await result).error?.ename).toContain('InterruptedException');
-      await expect(client.execute('x + 1', { timeoutMs: 60_000 })).resolves.toMatchObject({ status: 'ok', result: expect.stringContaining('43') });
+      await expect(scalaValue(client, 'x + 1')).resolves.toMatchObject({ status: 'ok', result: expect.stringContaining('43') });
 
       // Restart: a new pod and a fresh interpreter (x is gone).
       client.close();
@@ -118,7 +119,8 @@ describe("k8s_scala with gp's image (image-bootstrap --languages scala)", () => 
       client = await connect(info);
       const fresh = await client.execute('x', { timeoutMs: 120_000 });
       expect(fresh.status).toBe('error');
-      await expect(client.execute('val y = 6 * 7', { timeoutMs: 120_000 })).resolves.toMatchObject({ status: 'ok', result: expect.stringContaining('42') });
+      await expect(client.execute('val y = 6 * 7', { timeoutMs: 120_000 })).resolves.toMatchObject({ status: 'ok' });
+      await expect(scalaValue(client, 'y')).resolves.toMatchObject({ status: 'ok', result: expect.stringContaining('42') });
 
       await prov.shutdownRequested();
       await prov.wait({ timeoutMs: 60_000 });
@@ -138,16 +140,17 @@ describe("k8s_scala with the reference's image layout (its bootstrap-kernel.sh a
       const info = await prov.launch();
       expect(info.response_version).toBe(1);
       const client = await connect(info);
-      await expect(client.execute('val x = 6 * 7', { timeoutMs: 120_000 })).resolves.toMatchObject({ status: 'ok', result: expect.stringContaining('42') });
+      await expect(client.execute('val x = 6 * 7', { timeoutMs: 120_000 })).resolves.toMatchObject({ status: 'ok' });
+      await expect(scalaValue(client, 'x')).resolves.toMatchObject({ status: 'ok', result: expect.stringContaining('42') });
       // The reference's launcher passes mode none as --nosparkcontext, and Toree's interrupt handler asks for the
       // SparkContext: created on the signal thread, it fails (NullPointerException in SparkBuildInfo on Java 17)
       // and the cell runs on. A cell that creates the context first (on the interpreter's thread) avoids it.
-      await expect(client.execute('kernel.sparkContext.parallelize(1 to 10).sum', { timeoutMs: 120_000 })).resolves.toMatchObject({ status: 'ok', result: expect.stringContaining('55') });
+      await expect(scalaValue(client, 'kernel.sparkContext.parallelize(1 to 10).sum')).resolves.toMatchObject({ status: 'ok', result: expect.stringContaining('55') });
       const { sleeping, result } = startSleepingScalaCell(client);
       await sleeping;
       await expect(prov.interrupt()).resolves.toBe(true); // v1 comm request; the JVM launcher raises USR2
       expect((await result).error?.ename).toContain('InterruptedException');
-      await expect(client.execute('x + 1', { timeoutMs: 60_000 })).resolves.toMatchObject({ status: 'ok', result: expect.stringContaining('43') });
+      await expect(scalaValue(client, 'x + 1')).resolves.toMatchObject({ status: 'ok', result: expect.stringContaining('43') });
       await prov.shutdownRequested();
       await prov.wait({ timeoutMs: 60_000 });
     } finally {

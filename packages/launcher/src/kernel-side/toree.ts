@@ -37,3 +37,17 @@ export function startSleepingScalaCell(client: JupyterKernelClient): { sleeping:
   void result.then(started, started);
   return { sleeping, result };
 }
+
+let valueCounter = 0;
+
+/**
+ * Runs `code` as `val gpvN = { code }` and returns a result with its value. Toree 0.5 may publish `idle` before
+ * the `execute_result` (its iopub messages are not ordered), so a result can miss the cell that made it; the value
+ * is then read back by evaluating `gpvN` (at most 3 times: only the message order is retried, never the work).
+ */
+export async function scalaValue(client: JupyterKernelClient, code: string, timeoutMs = 120_000): ReturnType<JupyterKernelClient['execute']> {
+  const name = `gpv${valueCounter++}`;
+  let out = await client.execute(`val ${name} = { ${code} }`, { timeoutMs });
+  for (let i = 0; i < 3 && out.status === 'ok' && out.result === undefined; i++) out = await client.execute(name, { timeoutMs });
+  return out;
+}
