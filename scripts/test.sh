@@ -11,6 +11,9 @@ venv_bin=$(bash scripts/python-env.sh)
 export GP_TEST_PYTHON="$venv_bin/python"
 export PATH="$venv_bin:$PATH"
 if [ -x scripts/debian-packages.sh ]; then bash scripts/debian-packages.sh; fi
+# The Scala kernel toolchain (Apache Toree + a Scala 2.12 Spark) in its own venv: see scripts/toree-env.sh.
+GP_TOREE_VENV=$(bash scripts/toree-env.sh)
+export GP_TOREE_VENV
 pnpm exec turbo run typecheck --output-logs=errors-only
 # Packaging checks of every published package (publint + are-the-types-wrong).
 pnpm exec turbo run lint --output-logs=errors-only

@@ -3,7 +3,7 @@
 # reports it to the gp host. Installed as /usr/local/bin/bootstrap-kernel.sh (the image's CMD).
 #
 # Required environment (the EG_* names of Enterprise Gateway are accepted as fallbacks):
-#   KERNEL_LANGUAGE    python or r (case-insensitive)
+#   KERNEL_LANGUAGE    python, r or scala (case-insensitive)
 #   KERNEL_ID          the kernel's id
 #   RESPONSE_ADDRESS   <ip>:<port> of the host's response listener   (EG_RESPONSE_ADDRESS)
 #   PUBLIC_KEY         the host's public key for this launch          (EG_PUBLIC_KEY)
@@ -15,6 +15,7 @@
 #   TRANSPORT_ENCRYPTION             auto or required: the host asks for CurveZMQ keys (set per launch by the host)
 #   KERNEL_LAUNCHERS_DIR             where the launchers are (default: kernel-launchers beside this script)
 #   GP_PYTHON                        the Python interpreter for the launchers (default python3, else python)
+#   SPARK_HOME, GP_TOREE_ASSEMBLY    Scala: the Spark (Scala 2.12) and the Toree assembly (see scala/scripts/launch_toree.py)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,7 +37,7 @@ RESPONSE_VERSION=${RESPONSE_VERSION:-}
 TRANSPORT_ENCRYPTION=${TRANSPORT_ENCRYPTION:-}
 
 if [ -z "${KERNEL_LANGUAGE:-}" ]; then
-  echo "bootstrap-kernel.sh: KERNEL_LANGUAGE is required (python or r). Set it in the image (ENV KERNEL_LANGUAGE=python) or when starting the container." >&2
+  echo "bootstrap-kernel.sh: KERNEL_LANGUAGE is required (python, r or scala). Set it in the image (ENV KERNEL_LANGUAGE=python) or when starting the container." >&2
   exit 1
 fi
 missing=()
@@ -77,11 +78,11 @@ case "$language" in
     extra=()
     ;;
   scala)
-    echo "bootstrap-kernel.sh: KERNEL_LANGUAGE 'scala' (Apache Toree) is not supported by gp's launchers; use python or r." >&2
-    exit 1
+    launcher="$KERNEL_LAUNCHERS_DIR/scala/scripts/launch_toree.py"
+    extra=()
     ;;
   *)
-    echo "bootstrap-kernel.sh: unrecognized KERNEL_LANGUAGE '$KERNEL_LANGUAGE': expected python or r." >&2
+    echo "bootstrap-kernel.sh: unrecognized KERNEL_LANGUAGE '$KERNEL_LANGUAGE': expected python, r or scala." >&2
     exit 1
     ;;
 esac

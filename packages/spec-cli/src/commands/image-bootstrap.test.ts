@@ -7,6 +7,7 @@ import { repoRoot } from '@gp/testkit';
 import yargs from 'yargs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ImageBootstrapError, createImageBootstrapCommand, installImageLaunchers, parseLanguages, shippedLaunchersDir } from './image-bootstrap.js';
+import { runScript } from '../install/spec.js';
 
 const work = mkdtempSync(join(tmpdir(), 'gp-image-bootstrap-'));
 let counter = 0;
@@ -64,6 +65,8 @@ describe('k8s-spec image-bootstrap install', () => {
     [['python', 'R'], []],
     [['python'], []],
     [['R'], ['--launchers-only']],
+    [['scala'], []],
+    [['python', 'R', 'scala'], ['--launchers-only']],
   ])('produces exactly what kernel-launchers/install.sh produces (languages %j %j)', (languages, extra) => {
     const viaScript = freshDir();
     const viaCli = freshDir();
@@ -91,10 +94,29 @@ describe('k8s-spec image-bootstrap install', () => {
     expect(parseLanguages(['python,R', 'Python'])).toEqual(['python', 'R']);
   });
 
-  it('refuses unknown languages, Scala included, naming the value and what is valid', () => {
-    expect(() => parseLanguages(['scala'])).toThrow(ConfigError);
-    expect(() => parseLanguages(['scala'])).toThrow(/"scala".*python or R.*no Scala/);
-    expect(() => parseLanguages([''])).toThrow(/one or more of python, R/);
+  it('refuses unknown languages, naming the value and what is valid', () => {
+    expect(() => parseLanguages(['cobol'])).toThrow(ConfigError);
+    expect(() => parseLanguages(['cobol'])).toThrow(/"cobol".*python, R, scala/);
+    expect(() => parseLanguages([''])).toThrow(/one or more of python, R, scala/);
+  });
+
+  it("installs every launcher file an R --spark kernelspec's bin/run.sh calls", () => {
+    const prefix = freshDir();
+    installImageLaunchers(options(prefix, { languages: ['R'] }));
+    const called = [...runScript('R').matchAll(/\$\{KERNEL_LAUNCHERS_DIR\}\/([\w./-]+)/g)].map((m) => m[1]!);
+    expect(called).toEqual(['R/scripts/launch_IRkernel.R']);
+    for (const file of called) expect(statSync(join(prefix, 'kernel-launchers', file)).mode & 0o777).toBe(0o755);
+  });
+
+  it('installs the Scala (Apache Toree) launcher with --languages scala', async () => {
+    const prefix = freshDir();
+    expect(await runCli(['image-bootstrap', 'install', '--prefix', prefix, '--languages', 'Scala', '--log-level', 'error'])).toBeUndefined();
+    expect(tree(prefix)).toMatchObject({
+      'bootstrap-kernel.sh': ['755', expect.stringContaining('scala/scripts/launch_toree.py')],
+      'kernel-launchers/scala/scripts/launch_toree.py': ['755', expect.stringContaining('org.apache.toree.Main')],
+      'kernel-launchers/scala/scripts/gp_launcher.py': ['644', expect.any(String)],
+    });
+    expect(parseLanguages(['SCALA', 'python'])).toEqual(['scala', 'python']);
   });
 
   it('is idempotent: a second run over identical files succeeds and changes nothing', () => {

@@ -5,7 +5,8 @@
  *
  *   <prefix>/bootstrap-kernel.sh                                  (0755, unless --launchers-only)
  *   <prefix>/kernel-launchers/python/scripts/launch_ipykernel.py  (0755) + gp_launcher.py (0644)
- *   <prefix>/kernel-launchers/R/scripts/launch_IRkernel.py        (0755) + gp_launcher.py, gp_spark_init.R (0644)
+ *   <prefix>/kernel-launchers/R/scripts/launch_IRkernel.py        (0755), launch_IRkernel.R (0755) + gp_launcher.py, gp_spark_init.R (0644)
+ *   <prefix>/kernel-launchers/scala/scripts/launch_toree.py       (0755) + gp_launcher.py (0644)
  *
  * Everything is checked before the first file is written (source files present, no conflicting target), so a
  * refused install leaves the target untouched; each file is written to a temporary name and renamed.
@@ -21,7 +22,7 @@ export const IMAGE_BOOTSTRAP_DESCRIPTION = "Installs gp's kernel launchers and b
 export const LOGGER_NAME = 'ImageBootstrapInstaller';
 /** The reference's fixed install location; `bootstrap-kernel.sh` finds `kernel-launchers/` beside itself. */
 export const DEFAULT_PREFIX = '/usr/local/bin';
-export const LAUNCHER_LANGUAGES = ['python', 'R'] as const;
+export const LAUNCHER_LANGUAGES = ['python', 'R', 'scala'] as const;
 export type LauncherLanguage = (typeof LAUNCHER_LANGUAGES)[number];
 
 /** A target file exists with other contents, the launchers are missing from @gp/launcher, or a write failed. */
@@ -67,8 +68,14 @@ const LANGUAGE_FILES: Record<LauncherLanguage, ReadonlyArray<readonly [string, s
   ],
   R: [
     ['R/scripts/launch_IRkernel.py', 'R/scripts/launch_IRkernel.py', 0o755],
+    // What an R --spark kernelspec's bin/run.sh hands to spark-submit.
+    ['R/scripts/launch_IRkernel.R', 'R/scripts/launch_IRkernel.R', 0o755],
     ['shared/scripts/gp_launcher.py', 'R/scripts/gp_launcher.py', 0o644],
     ['R/scripts/gp_spark_init.R', 'R/scripts/gp_spark_init.R', 0o644],
+  ],
+  scala: [
+    ['scala/scripts/launch_toree.py', 'scala/scripts/launch_toree.py', 0o755],
+    ['shared/scripts/gp_launcher.py', 'scala/scripts/gp_launcher.py', 0o644],
   ],
 };
 
@@ -79,10 +86,7 @@ export function parseLanguages(values: readonly string[]): LauncherLanguage[] {
   const languages: LauncherLanguage[] = [];
   for (const name of names) {
     const language = LAUNCHER_LANGUAGES.find((l) => l.toLowerCase() === name.toLowerCase());
-    if (!language) {
-      const why = name.toLowerCase() === 'scala' ? ' (gp has no Scala/Apache Toree launcher)' : '';
-      throw new ConfigError('languages', flag('languages'), name, `${LAUNCHER_LANGUAGES.join(' or ')}, any case${why}`);
-    }
+    if (!language) throw new ConfigError('languages', flag('languages'), name, `${LAUNCHER_LANGUAGES.join(', ')}, any case`);
     if (!languages.includes(language)) languages.push(language);
   }
   return languages;
@@ -191,6 +195,7 @@ interface InstallArgs {
 const EXAMPLES: ReadonlyArray<readonly [string, string]> = [
   ['$0 image-bootstrap install', 'Python launcher and bootstrap-kernel.sh into /usr/local/bin (in a Dockerfile RUN step)'],
   ['$0 image-bootstrap install --languages python,R', 'Python and R launchers'],
+  ['$0 image-bootstrap install --languages scala', 'The Scala (Apache Toree) launcher; the image needs Java, a Scala 2.12 Spark and Toree'],
   ['$0 image-bootstrap install --languages R --launchers-only --prefix /opt/kernel', 'Only the R launcher, under /opt/kernel'],
 ];
 
