@@ -23,7 +23,7 @@ export type { CustomResourceRef, ProvisionerInfo } from './provisioner/info.js';
 
 // Warm pools of kernel pods (see ./pool/README.md).
 export { KernelPool, PoolConfigError, POOL_LABEL, POOL_STATE_LABEL, type KernelPoolOptions, type PoolStats } from './pool/pool.js';
-export { PoolClaimError } from './pool/claim.js';
+export { claimMac, PoolClaimError, probeClaimPort, sendClaim, type ClaimBody, type ClaimTarget } from './pool/claim.js';
 export { matchProfile, profileKey, PER_KERNEL_ENV } from './pool/match.js';
 export type { PoolClaimRequest, PooledPodSource } from './pool/types.js';
 
