@@ -119,7 +119,8 @@ describe('a warm pool of kernel pods', () => {
 
   it('launches cold for another user, other resources or a client-chosen pod name (never a pod made for someone else)', async () => {
     await waiting(2);
-    for (const env of [{ KERNEL_USERNAME: 'bob' }, { KERNEL_USERNAME: 'alice', KERNEL_CPUS: '100m' }, { KERNEL_USERNAME: 'alice', KERNEL_UID: '1001' }, { KERNEL_USERNAME: 'alice', KERNEL_POD_NAME: 'my-own-pod' }]) {
+    const envs: Record<string, string>[] = [{ KERNEL_USERNAME: 'bob' }, { KERNEL_USERNAME: 'alice', KERNEL_CPUS: '100m' }, { KERNEL_USERNAME: 'alice', KERNEL_UID: '1001' }, { KERNEL_USERNAME: 'alice', KERNEL_POD_NAME: 'my-own-pod' }];
+    for (const env of envs) {
       const { prov, client } = await start(env);
       expect(isPooled(prov), JSON.stringify(env)).toBe(false);
       await expect(client.execute("import os; os.environ['KERNEL_USERNAME']")).resolves.toMatchObject({ result: `'${env.KERNEL_USERNAME}'` });
