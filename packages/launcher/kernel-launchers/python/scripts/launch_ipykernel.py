@@ -181,8 +181,10 @@ def launcher_main(argv: list) -> int:
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         gp_launcher.log.warning("Ignoring unknown arguments: %s", " ".join(unknown))
-    import gp_pool
-    pool = gp_pool.pool_settings()
+    pool = None
+    if os.environ.get("GP_POOL_CLAIM_TOKEN"):  # a pooled pod (gp_pool.py: warm pools)
+        import gp_pool
+        pool = gp_pool.pool_settings()
     if pool is None:
         gp_launcher.check_required(args)
     cluster_type = "none" if args.init_mode == "none" else args.cluster_type
