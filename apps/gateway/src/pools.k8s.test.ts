@@ -113,11 +113,17 @@ describe('gp-gateway --kernel-pools', () => {
   }, 180_000);
 
   it('counts pool pods against --max-kernels: kernels take their room, never more than the limit in all', async () => {
-    for (let i = 0; i < 2; i++) {
-      const res = await api('/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'k8s_python', env: { KERNEL_USERNAME: 'alice' } }) });
-      expect(res.status).toBe(201);
-      ids.push(res.body.id);
-    }
+    // 1 kernel + 2 pool pods = the limit. A cold launch (another user) makes the pool give a pod up.
+    await waitingPods(2);
+    const bob = await api('/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'k8s_python', env: { KERNEL_USERNAME: 'bob' } }) });
+    expect(bob.status).toBe(201);
+    ids.push(bob.body.id);
+    expect((await livePods(`kernel_id=${bob.body.id}`))[0]!.labels['gp-pool-state']).toBeUndefined();
+    await cluster.waitFor(async () => (await livePods('kernel_id')).length === 3, { timeoutMs: 60_000, description: '2 kernels and 1 pool pod, no more' });
+    // A launch of the pool's profile claims the last pod: the total stays at the limit.
+    const alice = await api('/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'k8s_python', env: { KERNEL_USERNAME: 'alice' } }) });
+    expect(alice.status).toBe(201);
+    ids.push(alice.body.id);
     const refused = await api('/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'k8s_python', env: { KERNEL_USERNAME: 'alice' } }) });
     expect(refused.status).toBe(403);
     expect(JSON.stringify(refused.body)).toMatch(/GP_KERNEL_LIMIT_REACHED/);
