@@ -102,6 +102,17 @@ describe('a warm pool of kernel pods', () => {
     await expect(prov.interrupt()).resolves.toBe(true);
     await expect(result).resolves.toMatchObject({ status: 'error', error: { ename: 'KeyboardInterrupt' } });
 
+    // Re-attachment from the persisted info, as after a host restart: the pooled pod by its name.
+    const again0 = new KubernetesProvisioner({ kernelId: prov.kernelId, kernelSpec: spec, kubeConfig: cluster.kc, responseListener: listener, hostEnv: { GP_NAMESPACE: ns } });
+    provisioners.push(again0);
+    await expect(again0.loadProvisionerInfo(prov.getProvisionerInfo())).resolves.toBe(true);
+    expect(again0.resources!.podName).toBe(podName);
+    const second = client.startSleepingCell();
+    await second.sleeping;
+    await expect(again0.interrupt()).resolves.toBe(true);
+    await expect(second.result).resolves.toMatchObject({ error: { ename: 'KeyboardInterrupt' } });
+    again0.detach();
+
     // Restart as jupyter_client does: a cold pod with the kernel's own name.
     await prov.shutdownRequested({ restart: true });
     await prov.preLaunch({ env: { KERNEL_USERNAME: 'alice' } });
