@@ -11,6 +11,7 @@ import { WatchHub, loadKubeConfig, observeKubeRequests } from '@gp/launcher';
 import { KubernetesApiHealth, readyzProbe } from './api-health.js';
 import { defaultKernelspecDirs, KernelSpecCatalog } from './kernelspecs.js';
 import { KernelManager, type ReattachResult } from './kernels.js';
+import { createPools, startPools, type GatewayPools } from './pool-wiring.js';
 import { createMetricsServer } from './metrics/endpoint.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { settingsFromOptions, type GatewayOptions, type GatewaySettings } from './options.js';
@@ -139,9 +140,19 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     api: () => kubernetesApi.status(),
   });
   const stopObserving = observeKubeRequests(kubeConfig, { request: (e) => metrics.kubeRequest(e.verb, e.resource, e.status) });
+  let pools: GatewayPools | undefined;
+  try {
+    pools = settings.kernel_pools.length ? createPools(settings, { specs, kubeConfig, hostEnv, logger, hasRoom: () => settings.max_kernels <= 0 || kernels.countedKernels + (pools?.podCount() ?? 0) < settings.max_kernels }) : undefined;
+  } catch (e) {
+    stopObserving();
+    if (ownListener) await responseListener.close();
+    throw e;
+  }
+  pools?.registerMetrics(metrics.registry);
   const kernels: KernelManager = new KernelManager({ specs, store, kubeConfig, hub, responseListener, hostEnv, logger, apiHealth: kubernetesApi, metrics,
     limits: { maxKernels: settings.max_kernels, maxKernelsPerUser: settings.max_kernels_per_user },
     transportEncryption: settings.transport_encryption,
+    ...(pools ? { pools } : {}),
   });
 
   // Ready = can serve launches: started up and the Kubernetes API answers.
@@ -209,6 +220,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     sweeper = setInterval(() => void (kubernetesApi.reachable ? sweep() : undefined), settings.orphan_sweep_interval * 1000);
     sweeper.unref();
   }
+  const poolStarter = pools ? startPools(pools, logger) : undefined;
   ready = true;
 
   // Kernels whose pods end or vanish are noticed from the watch cache (no API call): their clients get a
@@ -255,6 +267,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       if (culler) clearInterval(culler);
       if (pinger) clearInterval(pinger);
       const stop = opts.stopKernels ?? settings.shutdown_policy === 'stop';
+      poolStarter?.cancel();
+      await pools?.stop().catch((e: unknown) => logger.warn('Removing the warm pool pods failed.', { error: e }));
       await kernels.closeAll(stop);
       for (const client of handlers.wss.clients) client.terminate();
       handlers.wss.close();

@@ -11,6 +11,7 @@ import {
   deleteKernelResources,
   SPARK_APPLICATION,
   type KernelResourcesHandle,
+  type PooledPodSource,
   type KubernetesProvisioner,
   type PreparedLaunch,
   type SparkOperatorProvisioner,
@@ -54,6 +55,8 @@ export interface KernelManagerOptions {
   limits?: KernelLimitSettings;
   /** --transport-encryption (default: the host's GP_TRANSPORT_ENCRYPTION, else `auto`). */
   transportEncryption?: string;
+  /** Warm pools (--kernel-pools): where a kernelspec's first launches claim a waiting pod; their pods count under --max-kernels. */
+  pools?: { sourceFor(name: string): PooledPodSource | undefined; podCount(): number; yieldOne(): Promise<boolean>; fill(): void };
 }
 
 /** What re-attachment did: kernels attached, records removed (the API said the kernel is gone), records kept for a retry. */
@@ -207,7 +210,9 @@ export class KernelManager {
   private provisionerFor(kernelId: string, name: string): { provisioner: Provisioner; interruptMode: InterruptMode } {
     const entry = this.o.specs.get(name);
     const interruptMode: InterruptMode = entry.spec.interrupt_mode === 'message' ? 'message' : 'signal';
+    const pool = this.o.pools?.sourceFor(name);
     const provisioner = createProvisioner({
+      ...(pool ? { pool } : {}),
       kernelId,
       kernelSpec: entry.spec,
       kernelName: name,
@@ -269,6 +274,8 @@ export class KernelManager {
     // Checked and reserved synchronously, before the first await: concurrent requests see each other.
     if (this.o.limits) checkKernelLimits(this.o.limits, this.countedEnvs(), env);
     this.reserved.set(kernelId, env);
+    // Pool pods count under --max-kernels: they give way to kernels (the pool refills when there is room again).
+    if (this.o.pools && this.o.limits && this.o.limits.maxKernels > 0 && this.countedKernels + this.o.pools.podCount() > this.o.limits.maxKernels) void this.o.pools.yieldOne();
     const abort = new AbortController();
     try {
       await this.requireApi(`Kernel ${name} cannot be started`);
@@ -288,6 +295,13 @@ export class KernelManager {
       this.starting.delete(kernelId);
       this.reserved.delete(kernelId);
     }
+  }
+
+  /** How many kernels the limits count now (launches in flight, live kernels, kernels awaiting re-attachment). */
+  get countedKernels(): number {
+    let n = 0;
+    for (const _ of this.countedEnvs()) n += 1;
+    return n;
   }
 
   /** The envs of the kernels the limits count: launches in flight, live kernels, kernels awaiting re-attachment. */
@@ -670,6 +684,8 @@ export class KernelManager {
       for (const pod of pods.items) {
         const kernelId = pod.metadata?.labels?.kernel_id ?? '';
         if (owned.has(kernelId) || pod.metadata?.deletionTimestamp) continue;
+        // A warm pool's unclaimed pod is no kernel's (its pool removes a previous gateway's at start).
+        if (pod.metadata?.labels?.['gp-pool-state'] === 'waiting') continue;
         const name = pod.metadata?.name ?? '';
         orphans.push({ namespace, pod: name, kernelId });
         this.log.warn(remove ? 'Deleting an orphaned kernel pod.' : 'Found an orphaned kernel pod (no record owns it).', { namespace, pod: name, kernel_id: kernelId });

@@ -20,6 +20,7 @@ import {
 import type { KubeConfig } from '@kubernetes/client-node';
 import { VOLUME_LIST_VARIABLES } from '@gp/launcher';
 import type { ResponseListener, Logger } from '@gp/core';
+import { parsePoolEntries, type PoolEntry } from './pools.js';
 
 export const GATEWAY_SECTION = 'GatewayApp';
 
@@ -190,6 +191,27 @@ export const gatewayOptionTable = defineOptions({
     default: 0,
     defaultText: '0 (no limit)',
     env: 'GP_GATEWAY_MAX_KERNELS_PER_USER',
+    validate: nonNegative,
+  }),
+  kernel_pools: defineOption<PoolEntry[]>({
+    name: 'kernel_pools',
+    kind: 'list',
+    section: GATEWAY_SECTION,
+    help: "Warm pools of kernel pods: KERNELSPEC=SIZE (pods made as a request without KERNEL_* variables would be) or KERNELSPEC=SIZE@USER (as one of USER with nothing else set). A request whose resolved pod would differ in anything but the kernel's id and names (user, UID/GID, namespace, image, resources, volumes, env) launches cold. Pool pods count against --max-kernels. Only kernelspecs running gp's launch_kubernetes.mjs, not in automatic namespace mode.",
+    default: [],
+    defaultText: '(no pools)',
+    env: 'GP_GATEWAY_KERNEL_POOLS',
+    envNote: 'comma-separated',
+    metavar: '<spec=size[@user]>...',
+    parse: parsePoolEntries,
+  }),
+  kernel_pool_max_age: defineOption<number>({
+    name: 'kernel_pool_max_age',
+    kind: 'int',
+    section: GATEWAY_SECTION,
+    help: 'Seconds a pooled pod may wait for a claim before it is replaced by a fresh one (0: never).',
+    default: 3600,
+    env: 'GP_GATEWAY_KERNEL_POOL_MAX_AGE',
     validate: nonNegative,
   }),
   certfile: defineOption<string>({

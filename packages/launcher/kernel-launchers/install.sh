@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs gp's kernel launchers into a kernel image (what `image-bootstrap install` produces):
-#   <prefix>/kernel-launchers/python/scripts/{launch_ipykernel.py,gp_launcher.py}
+#   <prefix>/kernel-launchers/python/scripts/{launch_ipykernel.py,gp_launcher.py,gp_pool.py}
 #   <prefix>/kernel-launchers/R/scripts/{launch_IRkernel.py,launch_IRkernel.R,gp_launcher.py,gp_spark_init.R}
 #   <prefix>/kernel-launchers/scala/scripts/{launch_toree.py,gp_launcher.py}
 #   <prefix>/bootstrap-kernel.sh                      (unless --launchers-only)
@@ -26,9 +26,9 @@ for lang in $(echo "$languages" | tr ',' ' '); do
   case "$(echo "$lang" | tr '[:upper:]' '[:lower:]')" in
     python)
       mkdir -p "$dest/python/scripts"
-      cp "$src/python/scripts/launch_ipykernel.py" "$src/shared/scripts/gp_launcher.py" "$dest/python/scripts/"
+      cp "$src/python/scripts/launch_ipykernel.py" "$src/shared/scripts/gp_launcher.py" "$src/shared/scripts/gp_pool.py" "$dest/python/scripts/"
       chmod 0755 "$dest/python/scripts/launch_ipykernel.py"
-      chmod 0644 "$dest/python/scripts/gp_launcher.py"
+      chmod 0644 "$dest/python/scripts/gp_launcher.py" "$dest/python/scripts/gp_pool.py"
       ;;
     r)
       mkdir -p "$dest/R/scripts"

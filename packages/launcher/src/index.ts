@@ -21,6 +21,12 @@ export {
 export { provisionerConfig, type GpLauncherInvocation, type GpLauncherKind, type KernelSpecLike, type ProvisionerConfig } from './provisioner/kernelspec.js';
 export type { CustomResourceRef, ProvisionerInfo } from './provisioner/info.js';
 
+// Warm pools of kernel pods (see ./pool/README.md).
+export { KernelPool, PoolConfigError, POOL_LABEL, POOL_STATE_LABEL, type KernelPoolOptions, type PoolStats } from './pool/pool.js';
+export { claimMac, PoolClaimError, probeClaimPort, sendClaim, type ClaimBody, type ClaimTarget } from './pool/claim.js';
+export { matchProfile, profileKey, PER_KERNEL_ENV } from './pool/match.js';
+export type { PoolClaimRequest, PooledPodSource } from './pool/types.js';
+
 // Host settings (GP_* environment variables) and launch requests (KERNEL_* variables).
 export { HOST_OPTIONS, readHostSettings, type Env, type HostSettings, type KernelSpecSetting, type PortRange } from './env.js';
 export {

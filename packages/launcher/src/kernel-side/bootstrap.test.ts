@@ -66,6 +66,7 @@ describe('install.sh + the installed bootstrap', () => {
     expect(mode('bootstrap-kernel.sh')).toBe(0o755);
     expect(mode('kernel-launchers/python/scripts/launch_ipykernel.py')).toBe(0o755);
     expect(mode('kernel-launchers/python/scripts/gp_launcher.py')).toBe(0o644);
+    expect(mode('kernel-launchers/python/scripts/gp_pool.py')).toBe(0o644);
     expect(mode('kernel-launchers/R/scripts/launch_IRkernel.py')).toBe(0o755);
     expect(mode('kernel-launchers/R/scripts/gp_launcher.py')).toBe(0o644);
     expect(mode('kernel-launchers/R/scripts/gp_spark_init.R')).toBe(0o644);

@@ -43,6 +43,7 @@ import { WatchHub } from '../watch/hub.js';
 import { KernelWatcher, type KernelStatus } from '../watch/kernel-watcher.js';
 import { resolveLaunchTimeout, type LaunchTimeout } from '../watch/launch-timeout.js';
 import { LaunchProgress, type LaunchProgressListener } from '../watch/progress.js';
+import type { PooledPodSource } from '../pool/types.js';
 import { checkProvisionerInfo, handleFromInfo, PROVISIONER_INFO_VERSION, type CustomResourceRef, type ProvisionerInfo } from './info.js';
 import {
   detectGpLauncher,
@@ -106,6 +107,8 @@ export interface ProvisionerOptions {
   transportEncryption?: string;
   /** Why the host that will connect cannot use CurveZMQ (e.g. its libzmq lacks it), if it cannot. */
   curveUnsupported?: string;
+  /** Warm pools (`../pool/README.md`): a first launch claims a matching waiting pod from here instead of creating one. */
+  pool?: PooledPodSource;
 }
 
 export interface PreLaunchOptions {
@@ -259,6 +262,15 @@ export abstract class KubernetesProvisionerBase {
 
   onProgress(listener: LaunchProgressListener): () => void {
     return this.progressChannel.on(listener);
+  }
+
+  /**
+   * For warm pools (`../pool`): the in-process launch `preLaunch` prepared (request, resolution, the kernelspec's
+   * template directory), or undefined (nothing prepared, or a spawned argv).
+   */
+  get preparedInProcessLaunch(): { request: LaunchRequest; resolved: ResolvedLaunch; templateDir: string } | undefined {
+    const p = this.prepared;
+    return p?.invocation ? { request: p.request, resolved: p.resolved, templateDir: p.invocation.scriptDir } : undefined;
   }
 
   /** The connection information of the running kernel (`ip` is the pod IP). Holds secrets. */
@@ -560,7 +572,9 @@ export abstract class KubernetesProvisionerBase {
     try {
       if (options.signal?.aborted) throw cancelledError(p, 'before-launch');
       if (p.invocation) {
-        this.handle = await this.createResources(p.request, p.invocation, p.restart);
+        // Warm pools: a first launch may get a waiting pod that matches it exactly (never on restart).
+        const pooled = p.restart || !this.options.pool ? undefined : await this.options.pool.claim({ kernelId: this.kernelId, resolved: p.resolved, registration: p.registration, logger: this.log });
+        this.handle = pooled ?? (await this.createResources(p.request, p.invocation, p.restart));
         if (this.handle.namespaceMode === 'automatic' && !p.restart) progress.emit('namespace-created', `Namespace ${this.handle.namespace} created`, { namespace: this.handle.namespace });
       } else {
         this.handle = this.plannedHandle(p.resolved);

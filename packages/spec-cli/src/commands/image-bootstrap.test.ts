@@ -83,6 +83,7 @@ describe('k8s-spec image-bootstrap install', () => {
       'bootstrap-kernel.sh': ['755', expect.stringContaining('KERNEL_LANGUAGE')],
       'kernel-launchers/python/scripts/launch_ipykernel.py': ['755', expect.any(String)],
       'kernel-launchers/python/scripts/gp_launcher.py': ['644', expect.any(String)],
+      'kernel-launchers/python/scripts/gp_pool.py': ['644', expect.stringContaining('gp-claim-v1')],
     });
     expect(existsSync(join(prefix, 'kernel-launchers', 'R'))).toBe(false);
   });

@@ -4,7 +4,7 @@
  * `jupyter image-bootstrap install`. It writes the layout of `@gp/launcher`'s `kernel-launchers/install.sh`:
  *
  *   <prefix>/bootstrap-kernel.sh                                  (0755, unless --launchers-only)
- *   <prefix>/kernel-launchers/python/scripts/launch_ipykernel.py  (0755) + gp_launcher.py (0644)
+ *   <prefix>/kernel-launchers/python/scripts/launch_ipykernel.py  (0755) + gp_launcher.py, gp_pool.py (0644)
  *   <prefix>/kernel-launchers/R/scripts/launch_IRkernel.py        (0755), launch_IRkernel.R (0755) + gp_launcher.py, gp_spark_init.R (0644)
  *   <prefix>/kernel-launchers/scala/scripts/launch_toree.py       (0755) + gp_launcher.py (0644)
  *
@@ -65,6 +65,7 @@ const LANGUAGE_FILES: Record<LauncherLanguage, ReadonlyArray<readonly [string, s
   python: [
     ['python/scripts/launch_ipykernel.py', 'python/scripts/launch_ipykernel.py', 0o755],
     ['shared/scripts/gp_launcher.py', 'python/scripts/gp_launcher.py', 0o644],
+    ['shared/scripts/gp_pool.py', 'python/scripts/gp_pool.py', 0o644],
   ],
   R: [
     ['R/scripts/launch_IRkernel.py', 'R/scripts/launch_IRkernel.py', 0o755],

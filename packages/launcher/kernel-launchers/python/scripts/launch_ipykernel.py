@@ -124,6 +124,22 @@ def import_item(name: str):
         raise ImportError(f"No attribute '{attr}' in module '{module_name}'")
 
 
+def wait_for_handoff() -> str:
+    """Reads the claimed kernel's connection file name and environment from the launcher (one JSON line on
+    stdin), then detaches stdin as a cold kernel's is. Exits when the launcher goes away first."""
+    import json
+    line = sys.stdin.buffer.readline()
+    if not line.strip():
+        sys.exit(0)  # the launcher ended without a claim
+    handoff = json.loads(line.decode("utf-8"))
+    for name, value in (handoff.get("env") or {}).items():
+        os.environ[str(name)] = str(value)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    return str(handoff["connection_file"])
+
+
 def kernel_main(argv: list) -> int:
     import argparse
     p = argparse.ArgumentParser()
@@ -145,6 +161,10 @@ def kernel_main(argv: list) -> int:
     from ipykernel.kernelapp import IPKernelApp
 
     kernel_class = import_item(args.kernel_class_name)
+    if args.connection_file == "-":
+        # A pooled pod: the imports above are done ahead of time; the launcher sends the connection file
+        # once the pod is claimed (gp_pool.py).
+        args.connection_file = wait_for_handoff()
     namespace: dict = {}
     initialize_namespace(namespace, args.cluster_type)
     app = IPKernelApp.instance(kernel_class=kernel_class, user_ns=namespace,
@@ -193,7 +213,12 @@ def launcher_main(argv: list) -> int:
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         gp_launcher.log.warning("Ignoring unknown arguments: %s", " ".join(unknown))
-    gp_launcher.check_required(args)
+    pool = None
+    if os.environ.get("GP_POOL_CLAIM_TOKEN"):  # a pooled pod (gp_pool.py: warm pools)
+        import gp_pool
+        pool = gp_pool.pool_settings()
+    if pool is None:
+        gp_launcher.check_required(args)
     cluster_type = "none" if args.init_mode == "none" else args.cluster_type
     if cluster_type == "spark" and not spark_available():
         # Behave exactly as mode none: no placeholders, no session thread, no SIGUSR2 with interrupts
@@ -208,6 +233,12 @@ def launcher_main(argv: list) -> int:
         return [sys.executable, script, KERNEL_MODE_FLAG, "--connection-file", connection_file,
                 "--kernel-class-name", args.kernel_class_name, "--cluster-type", cluster_type]
 
+    if pool is not None:
+        return gp_pool.run_pooled(pool, port_range=args.port_range, response_version=args.response_version,
+                                  kernel_command=command, spark_interrupt=cluster_type == "spark",
+                                  extra_env={"JPY_PARENT_PID": str(os.getpid())},
+                                  transport_encryption=args.transport_encryption,
+                                  curve_unsupported=ipykernel_curve_unsupported)
     return gp_launcher.run(
         kernel_id=args.kernel_id,
         response_address=args.response_address,

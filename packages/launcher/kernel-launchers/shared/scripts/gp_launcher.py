@@ -727,11 +727,14 @@ class CommServer:
 def run(kernel_id: str, response_address: str, public_key: str, port_range: str, response_version: Optional[int],
         kernel_command: Callable[[str], List[str]], spark_interrupt: bool = False,
         extra_env: Optional[dict] = None, transport_encryption: Optional[str] = None,
-        curve_unsupported: Optional[Callable[[], Optional[str]]] = None) -> int:
+        curve_unsupported: Optional[Callable[[], Optional[str]]] = None,
+        start_kernel: Optional[Callable[[str, List[str], dict], "subprocess.Popen"]] = None) -> int:
     """Starts the kernel, reports it to the host and serves its comm port until it exits.
 
     ``transport_encryption`` is the host's policy (``--transport-encryption``); ``curve_unsupported`` says why
-    the kernel cannot use CurveZMQ keys (None when it can), asked only when the policy wants encryption."""
+    the kernel cannot use CurveZMQ keys (None when it can), asked only when the policy wants encryption.
+    ``start_kernel(connection_file, cmd, env)`` replaces starting the kernel process (a pooled pod hands the
+    connection file to the kernel process it already started: gp_pool.py)."""
     lower, upper = parse_port_range(port_range)
     response_version, negotiated = negotiate_response_version(response_version)
     log.info("Payload version %s (%s)", response_version, negotiated)
@@ -747,7 +750,7 @@ def run(kernel_id: str, response_address: str, public_key: str, port_range: str,
     env.pop("GP_LAUNCHER_CRYPTO", None)
     cmd = kernel_command(connection_file)
     log.info("Starting kernel: %s", " ".join(cmd))
-    kernel = subprocess.Popen(cmd, env=env)
+    kernel = start_kernel(connection_file, cmd, env) if start_kernel else subprocess.Popen(cmd, env=env)
     shutdown_requested = threading.Event()
 
     def signal_kernel(signum: int) -> None:
