@@ -1,0 +1,275 @@
+/**
+ * Issue #17 on the testkit's control plane, under real RBAC (only the generated manifests, `kernelStore:
+ * 'kubernetes'`): two gp-gateway replicas share their kernels through Secrets. A kernel started through one is
+ * listed, executed, interrupted, restarted and shut down through the other; WebSockets on both see its output;
+ * its record is a Secret owned by its pod with the key in data only; one replica leads, and only it culls and
+ * removes another replica's abandoned launch.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rbacManifests, type RbacObject } from '@gp/rbac';
+import { createKubeClient } from '@gp/launcher';
+import { freePorts, repoRoot, testPythonBin, useCluster } from '@gp/testkit';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startGateway, type GatewayHandle } from './gateway.js';
+import { RECORD_LABEL, recordSecretName } from './kube-store.js';
+import type { GatewayOptions } from './options.js';
+
+const GP_IMAGE = 'gp-test/replicas-kernel-py:1';
+const cluster = useCluster();
+const dir = mkdtempSync(join(tmpdir(), 'gp-gateway-replicas-'));
+const kernelsDir = join(dir, 'prefix', 'share', 'jupyter', 'kernels');
+const token = randomUUID();
+const admin = createKubeClient(cluster.kc);
+let ns: string;
+let kcA: KubeConfig;
+let kcB: KubeConfig;
+const gateways: GatewayHandle[] = [];
+
+const PLURALS: Record<string, string> = { ServiceAccount: 'serviceaccounts', Role: 'roles', ClusterRole: 'clusterroles', RoleBinding: 'rolebindings', ClusterRoleBinding: 'clusterrolebindings' };
+
+export async function applyRbac(objects: RbacObject[]): Promise<void> {
+  for (const o of objects) {
+    const base = o.apiVersion === 'v1' ? '/api/v1' : `/apis/${o.apiVersion}`;
+    const nsPart = o.metadata.namespace !== undefined ? `/namespaces/${o.metadata.namespace}` : '';
+    await admin.request({ method: 'POST', path: `${base}${nsPart}/${PLURALS[o.kind]}`, body: o });
+  }
+}
+
+async function canI(kc: KubeConfig, verb: string, resource: string, group = ''): Promise<boolean> {
+  const review = await createKubeClient(kc).request<{ status?: { allowed?: boolean } }>({
+    method: 'POST',
+    path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+    body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb, resource, group, namespace: ns } } },
+  });
+  return review.status?.allowed === true;
+}
+
+function options(kubeConfig: KubeConfig, extra: Partial<GatewayOptions> = {}): GatewayOptions {
+  return {
+    ip: '127.0.0.1',
+    port: 0,
+    token,
+    kernelspec_dirs: [kernelsDir],
+    kernel_store: 'kubernetes',
+    orphan_namespaces: [ns],
+    log_level: 'warn',
+    kubeConfig,
+    hostEnv: { GP_NAMESPACE: ns, PATH: process.env.PATH },
+    responseListener: { ip: '127.0.0.1', port: 0 },
+    ...extra,
+  };
+}
+
+async function open(kc: KubeConfig, extra: Partial<GatewayOptions> = {}): Promise<GatewayHandle> {
+  const g = await startGateway(options(kc, extra));
+  gateways.push(g);
+  return g;
+}
+
+async function api(g: GatewayHandle, path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${g.url}${path}`, { ...init, headers: { 'Content-Type': 'application/json', Authorization: `token ${token}` } });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** A kernel WebSocket that records every message and runs cells. */
+class Socket {
+  readonly messages: any[] = [];
+  private readonly checks = new Set<() => void>();
+  closed = false;
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      this.messages.push(JSON.parse(data.toString()));
+      for (const check of [...this.checks]) check();
+    });
+    ws.on('close', () => {
+      this.closed = true;
+      for (const check of [...this.checks]) check();
+    });
+  }
+
+  static async open(g: GatewayHandle, kernelId: string): Promise<Socket> {
+    const ws = new WebSocket(`${g.url.replace('http', 'ws')}/api/kernels/${kernelId}/channels?token=${token}&session_id=${randomUUID()}`);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`WebSocket refused: ${res.statusCode}`)));
+    });
+    return new Socket(ws);
+  }
+
+  /** Sends a cell; resolves with its execute_reply and its stdout once the kernel is idle again. */
+  async execute(code: string): Promise<{ status: string; stdout: string; result?: string; ename?: string; msgId: string }> {
+    const msgId = randomUUID();
+    this.ws.send(
+      JSON.stringify({
+        channel: 'shell',
+        header: { msg_id: msgId, msg_type: 'execute_request', session: 's', username: 'alice', date: new Date().toISOString(), version: '5.3' },
+        parent_header: {},
+        metadata: {},
+        content: { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+        buffers: [],
+      }),
+    );
+    return this.result(msgId);
+  }
+
+  /** The cell's outcome; rejects if the gateway closes the WebSocket first (e.g. the kernel moved). */
+  async result(msgId: string): Promise<{ status: string; stdout: string; result?: string; ename?: string; msgId: string }> {
+    const done = (): boolean =>
+      this.messages.some((m) => m.parent_header?.msg_id === msgId && m.header.msg_type === 'execute_reply') && this.messages.some((m) => m.parent_header?.msg_id === msgId && m.content?.execution_state === 'idle');
+    await new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (done()) resolve();
+        else if (this.closed) reject(new Error('the WebSocket closed before the reply'));
+        else return;
+        this.checks.delete(check);
+      };
+      this.checks.add(check);
+      check();
+    });
+    const mine = this.messages.filter((m) => m.parent_header?.msg_id === msgId);
+    const reply = mine.find((m) => m.header.msg_type === 'execute_reply');
+    const result = mine.find((m) => m.header.msg_type === 'execute_result')?.content.data['text/plain'];
+    return {
+      msgId,
+      status: reply.content.status,
+      stdout: mine.filter((m) => m.header.msg_type === 'stream').map((m) => m.content.text).join(''),
+      ...(result ? { result } : {}),
+      ...(reply.content.ename ? { ename: reply.content.ename } : {}),
+    };
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+async function secret(name: string): Promise<any | undefined> {
+  return admin.request({ method: 'GET', path: `/api/v1/namespaces/${ns}/secrets/${name}` }).catch((e: { statusCode?: number }) => {
+    if (e.statusCode === 404) return undefined;
+    throw e;
+  });
+}
+
+async function kernelPods(kernelId: string): Promise<string[]> {
+  const list = await cluster.core.listNamespacedPod({ namespace: ns, labelSelector: `kernel_id=${kernelId}` });
+  return list.items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!);
+}
+
+beforeAll(async () => {
+  cluster.registerImage(GP_IMAGE, {
+    command: ['bash', join(repoRoot, 'packages', 'launcher', 'kernel-launchers', 'bootstrap', 'bootstrap-kernel.sh')],
+    env: { PATH: `${testPythonBin()}:${process.env.PATH ?? '/usr/bin:/bin'}`, PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  execFileSync(process.execPath, [join(repoRoot, 'packages', 'spec-cli', 'dist', 'bin', 'k8s-spec.js'), 'install', '--prefix', join(dir, 'prefix'), '--image-name', GP_IMAGE], { stdio: 'pipe' });
+  ns = await cluster.createNamespace('replicas');
+  await applyRbac(rbacManifests({ appName: 'gw', namespace: ns, kernelStore: 'kubernetes' }));
+  kcA = await cluster.kubeConfigForServiceAccount(ns, 'gw');
+  kcB = await cluster.kubeConfigForServiceAccount(ns, 'gw');
+  await cluster.waitFor(() => canI(kcA, 'watch', 'secrets'), { timeoutMs: 30_000, description: 'the state Role to be bound' });
+  await cluster.waitFor(() => canI(kcA, 'create', 'pods'), { timeoutMs: 30_000, description: 'the application Role to be bound' });
+});
+
+afterAll(async () => {
+  for (const g of gateways) await g.close().catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('two replicas, one set of kernels (state in Secrets)', () => {
+  let a: GatewayHandle;
+  let b: GatewayHandle;
+  let kernelId: string;
+
+  beforeAll(async () => {
+    a = await open(kcA);
+    b = await open(kcB);
+  });
+
+  it('elects exactly one leader', async () => {
+    const leaders = [a, b].filter((g) => g.replica?.isLeader);
+    expect(leaders).toHaveLength(1);
+  });
+
+  it('records a kernel started through A in a Secret owned by its pod, the key only in data', async () => {
+    const started = await api(a, '/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'k8s_python', env: { KERNEL_USERNAME: 'alice' } }) });
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    kernelId = started.body.id;
+    const s = await secret(recordSecretName(kernelId));
+    expect(s.metadata.labels).toEqual({ [RECORD_LABEL]: kernelId });
+    expect(s.metadata.annotations ?? {}).toEqual({});
+    const [pod] = await kernelPods(kernelId);
+    expect(s.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'Pod', name: pod })]);
+    const record = JSON.parse(Buffer.from(s.data['record.json'], 'base64').toString('utf8'));
+    expect(record).toMatchObject({ kernelId, name: 'k8s_python', env: { KERNEL_USERNAME: 'alice' }, replica: a.replica?.id });
+    const key: string = record.provisionerInfo.connection_info.key;
+    expect(key.length).toBeGreaterThan(10);
+    expect(JSON.stringify(s.metadata)).not.toContain(key);
+  });
+
+  it('is listed by B, executed through B, and WebSockets on A and B both see the output', async () => {
+    const listed = await api(b, '/api/kernels');
+    expect(listed.body.map((k: { id: string }) => k.id)).toContain(kernelId);
+    const onA = await Socket.open(a, kernelId);
+    const onB = await Socket.open(b, kernelId);
+    // A's channels are up once it has served a cell (before that, ZeroMQ's slow joiner may drop iopub).
+    expect((await onA.execute('1 + 1')).result).toBe('2');
+    const run = await onB.execute('x = 42\nprint("from B", x)');
+    expect(run).toMatchObject({ status: 'ok', stdout: 'from B 42\n' });
+    // A's client sees B's output on iopub (the kernel broadcasts; A's channels relay it).
+    await cluster.waitFor(() => onA.messages.some((m) => m.parent_header?.msg_id === run.msgId && m.header.msg_type === 'stream' && m.content.text === 'from B 42\n'), {
+      timeoutMs: 30_000,
+      description: "B's output on A's WebSocket",
+    });
+    expect((await onA.execute('x + 1')).result).toBe('43');
+    onA.close();
+    onB.close();
+  });
+
+  it('is interrupted through B, restarted through A (B follows), and shut down through B', async () => {
+    const onB = await Socket.open(b, kernelId);
+    const sleeping = randomUUID();
+    onB.ws.send(
+      JSON.stringify({
+        channel: 'shell',
+        header: { msg_id: sleeping, msg_type: 'execute_request', session: 's', username: 'alice', date: new Date().toISOString(), version: '5.3' },
+        parent_header: {},
+        metadata: {},
+        content: { code: 'import time\nprint("sleeping", flush=True)\ntime.sleep(60)', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+        buffers: [],
+      }),
+    );
+    await cluster.waitFor(() => onB.messages.some((m) => m.parent_header?.msg_id === sleeping && m.content?.text === 'sleeping\n'), { timeoutMs: 30_000, description: 'the cell to run' });
+    expect((await api(b, `/api/kernels/${kernelId}/interrupt`, { method: 'POST' })).status).toBe(204);
+    expect((await onB.result(sleeping)).ename).toBe('KeyboardInterrupt');
+    onB.close();
+
+    const restarted = await api(a, `/api/kernels/${kernelId}/restart`, { method: 'POST' });
+    expect(restarted.status, JSON.stringify(restarted.body)).toBe(200);
+    // B serves the restarted kernel (a fresh one: x is gone) once it has its new record.
+    // A socket B opened on the old pod is closed when B learns of the restart; the client reconnects.
+    const fresh = await cluster.waitFor(
+      async () => {
+        const socket = await Socket.open(b, kernelId).catch(() => undefined);
+        const run = await socket?.execute('print("x" in dir())').catch(() => undefined);
+        socket?.close();
+        return run ?? false;
+      },
+      { timeoutMs: 60_000, description: 'B to serve the restarted kernel' },
+    );
+    expect(fresh.stdout).toBe('False\n');
+    expect((await secret(recordSecretName(kernelId))).metadata.ownerReferences).toHaveLength(1);
+
+    expect((await api(b, `/api/kernels/${kernelId}`, { method: 'DELETE' })).status).toBe(204);
+    expect(await kernelPods(kernelId)).toEqual([]);
+    expect(await secret(recordSecretName(kernelId))).toBeUndefined();
+    await cluster.waitFor(async () => !(await api(a, '/api/kernels')).body.some((k: { id: string }) => k.id === kernelId), { timeoutMs: 30_000, description: 'A to drop the kernel' });
+    expect((await api(a, `/api/kernels/${kernelId}`)).status).toBe(404);
+  });
+});
