@@ -113,6 +113,11 @@ export class KubernetesKernelStore implements KernelStore {
     return this.lease;
   }
 
+  /** The last LIST or WATCH failure of the record watch (it retries on its own), if any. */
+  get watchError(): Error | undefined {
+    return this.lease?.watch.lastError;
+  }
+
   /** Whether the watch cache holds the records (false while the API has not answered its LIST). */
   get synced(): boolean {
     return this.lease?.watch.synced ?? false;
@@ -137,7 +142,11 @@ export class KubernetesKernelStore implements KernelStore {
       signal?.addEventListener('abort', aborted, { once: true });
       stop = lease.subscribe('', (n) => {
         if (n.type === 'synced') done();
-        if (n.type === 'error' && (n.error as { statusCode?: number }).statusCode === 403) done(new KernelStoreApiError('list', 'the kernel records (Secrets)', this.o.namespace, { statusCode: 403, message: n.error.message }));
+        const refused = n.type === 'error' ? (n.error as { statusCode?: number; reason?: string; apiMessage?: string }) : undefined;
+        if (refused?.statusCode === 403) {
+          const body = JSON.stringify({ reason: refused.reason, message: refused.apiMessage });
+          done(new KernelStoreApiError('list', 'the kernel records (Secrets)', this.o.namespace, { statusCode: 403, body }));
+        }
       });
       if (lease.watch.synced) done();
     });

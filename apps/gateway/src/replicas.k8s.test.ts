@@ -10,14 +10,16 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rbacManifests, type RbacObject } from '@gp/rbac';
-import { createKubeClient } from '@gp/launcher';
-import { freePorts, repoRoot, testPythonBin, useCluster } from '@gp/testkit';
+import { rbacManifests } from '@gp/rbac';
+import { createKubeClient, WatchHub } from '@gp/launcher';
+import { silentLogger } from '@gp/core';
+import { repoRoot, testPythonBin, useCluster } from '@gp/testkit';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startGateway, type GatewayHandle } from './gateway.js';
-import { RECORD_LABEL, recordSecretName } from './kube-store.js';
+import { KubernetesKernelStore, RECORD_LABEL, recordSecretName } from './kube-store.js';
+import { applyRbac, canI } from './replica/rbac.test-helper.js';
 import type { GatewayOptions } from './options.js';
 
 const GP_IMAGE = 'gp-test/replicas-kernel-py:1';
@@ -30,25 +32,6 @@ let ns: string;
 let kcA: KubeConfig;
 let kcB: KubeConfig;
 const gateways: GatewayHandle[] = [];
-
-const PLURALS: Record<string, string> = { ServiceAccount: 'serviceaccounts', Role: 'roles', ClusterRole: 'clusterroles', RoleBinding: 'rolebindings', ClusterRoleBinding: 'clusterrolebindings' };
-
-export async function applyRbac(objects: RbacObject[]): Promise<void> {
-  for (const o of objects) {
-    const base = o.apiVersion === 'v1' ? '/api/v1' : `/apis/${o.apiVersion}`;
-    const nsPart = o.metadata.namespace !== undefined ? `/namespaces/${o.metadata.namespace}` : '';
-    await admin.request({ method: 'POST', path: `${base}${nsPart}/${PLURALS[o.kind]}`, body: o });
-  }
-}
-
-async function canI(kc: KubeConfig, verb: string, resource: string, group = ''): Promise<boolean> {
-  const review = await createKubeClient(kc).request<{ status?: { allowed?: boolean } }>({
-    method: 'POST',
-    path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
-    body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb, resource, group, namespace: ns } } },
-  });
-  return review.status?.allowed === true;
-}
 
 function options(kubeConfig: KubeConfig, extra: Partial<GatewayOptions> = {}): GatewayOptions {
   return {
@@ -170,11 +153,11 @@ beforeAll(async () => {
   });
   execFileSync(process.execPath, [join(repoRoot, 'packages', 'spec-cli', 'dist', 'bin', 'k8s-spec.js'), 'install', '--prefix', join(dir, 'prefix'), '--image-name', GP_IMAGE], { stdio: 'pipe' });
   ns = await cluster.createNamespace('replicas');
-  await applyRbac(rbacManifests({ appName: 'gw', namespace: ns, kernelStore: 'kubernetes' }));
+  await applyRbac(admin, rbacManifests({ appName: 'gw', namespace: ns, kernelStore: 'kubernetes' }));
   kcA = await cluster.kubeConfigForServiceAccount(ns, 'gw');
   kcB = await cluster.kubeConfigForServiceAccount(ns, 'gw');
-  await cluster.waitFor(() => canI(kcA, 'watch', 'secrets'), { timeoutMs: 30_000, description: 'the state Role to be bound' });
-  await cluster.waitFor(() => canI(kcA, 'create', 'pods'), { timeoutMs: 30_000, description: 'the application Role to be bound' });
+  await cluster.waitFor(() => canI(kcA, ns, 'watch', 'secrets'), { timeoutMs: 30_000, description: 'the state Role to be bound' });
+  await cluster.waitFor(() => canI(kcA, ns, 'create', 'pods'), { timeoutMs: 30_000, description: 'the application Role to be bound' });
 });
 
 afterAll(async () => {
@@ -190,6 +173,11 @@ describe('two replicas, one set of kernels (state in Secrets)', () => {
   beforeAll(async () => {
     a = await open(kcA);
     b = await open(kcB);
+  });
+
+  afterAll(async () => {
+    await a.close();
+    await b.close();
   });
 
   it('elects exactly one leader', async () => {
@@ -271,5 +259,71 @@ describe('two replicas, one set of kernels (state in Secrets)', () => {
     expect(await secret(recordSecretName(kernelId))).toBeUndefined();
     await cluster.waitFor(async () => !(await api(a, '/api/kernels')).body.some((k: { id: string }) => k.id === kernelId), { timeoutMs: 30_000, description: 'A to drop the kernel' });
     expect((await api(a, `/api/kernels/${kernelId}`)).status).toBe(404);
+  });
+});
+
+/** What a replica killed mid-launch leaves: its intent record (launching: the pod to delete) and the pod. */
+async function abandonedLaunch(replica: string): Promise<{ kernelId: string; pod: string }> {
+  const kernelId = randomUUID();
+  const pod = `alice-${kernelId}`;
+  await cluster.core.createNamespacedPod({
+    namespace: ns,
+    body: { metadata: { name: pod, labels: { kernel_id: kernelId, component: 'kernel' } }, spec: { containers: [{ name: 'kernel', image: 'gp-test/never-pulled:1' }] } },
+  });
+  const store = new KubernetesKernelStore({ kubeConfig: cluster.kc, hub: WatchHub.forKubeConfig(cluster.kc), namespace: ns, logger: silentLogger });
+  await store.put({
+    kernelId,
+    name: 'k8s_python',
+    env: {},
+    provisionerInfo: { kernel_id: kernelId },
+    started: new Date().toISOString(),
+    replica,
+    launching: { kernelId, namespace: ns, namespaceMode: 'shared', podName: pod, deleteNamespace: false, objects: [{ apiVersion: 'v1', kind: 'Pod', name: pod, namespace: ns }] },
+  });
+  store.close();
+  return { kernelId, pod };
+}
+
+describe('housekeeping happens once, by the leader', () => {
+  let c: GatewayHandle;
+  let d: GatewayHandle;
+
+  beforeAll(async () => {
+    c = await open(kcA, { cull_idle_timeout: 2, cull_interval: 1 });
+    d = await open(kcB, { cull_idle_timeout: 2, cull_interval: 1 });
+  });
+
+  afterAll(async () => {
+    await c.close();
+    await d.close();
+  });
+
+  it('removes the launch of a replica that died, and leaves a live replica\'s launch alone', async () => {
+    const leader = [c, d].find((g) => g.replica?.isLeader)!;
+    const other = leader === c ? d : c;
+    const dead = await abandonedLaunch('deadbeef');
+    const live = await abandonedLaunch(other.replica!.id);
+    await cluster.waitFor(async () => (await kernelPods(dead.kernelId)).length === 0 && !(await secret(recordSecretName(dead.kernelId))), {
+      timeoutMs: 60_000,
+      description: "the leader to remove the dead replica's launch",
+    });
+    // The leader passed over both records (they are handled in one pass): the live replica's is untouched.
+    expect(await secret(recordSecretName(live.kernelId))).toBeDefined();
+    expect(await kernelPods(live.kernelId)).toEqual([live.pod]);
+    await cluster.core.deleteNamespacedPod({ namespace: ns, name: live.pod, gracePeriodSeconds: 0 });
+    await admin.request({ method: 'DELETE', path: `/api/v1/namespaces/${ns}/secrets/${recordSecretName(live.kernelId)}` });
+  });
+
+  it('culls an idle kernel once: the leader does, the other replica does not', async () => {
+    const leader = [c, d].find((g) => g.replica?.isLeader)!;
+    const other = leader === c ? d : c;
+    const started = await api(other, '/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'k8s_python', env: { KERNEL_USERNAME: 'alice' } }) });
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    const id: string = started.body.id;
+    await cluster.waitFor(async () => (await kernelPods(id)).length === 0 && !(await secret(recordSecretName(id))), { timeoutMs: 60_000, description: 'the idle kernel to be culled' });
+    const culled = (g: GatewayHandle): number => Number(/gp_gateway_kernels_culled_total\{kernelspec="k8s_python"\} (\d+)/.exec(g.metrics.expose())?.[1] ?? 0);
+    expect(culled(leader)).toBe(1);
+    expect(culled(other)).toBe(0);
+    await cluster.waitFor(async () => (await api(other, '/api/kernels')).body.length === 0, { timeoutMs: 30_000, description: 'the other replica to drop the culled kernel' });
   });
 });

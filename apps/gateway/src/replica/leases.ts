@@ -39,11 +39,15 @@ export interface ReplicaLeasesOptions {
 
 /** A lease call the API server refused (RBAC) or could not answer. */
 export class ReplicaLeaseError extends GpError {
+  readonly statusCode: number | undefined;
+  readonly reason: string | undefined;
+  readonly kubernetesMessage: string | undefined;
   constructor(what: string, namespace: string, cause: unknown) {
     const c = cause as { statusCode?: number; body?: string; message?: string };
     let message: string | undefined;
+    let reason: string | undefined;
     try {
-      message = typeof c?.body === 'string' ? (JSON.parse(c.body) as { message?: string }).message : undefined;
+      ({ message, reason } = typeof c?.body === 'string' ? (JSON.parse(c.body) as { message?: string; reason?: string }) : {});
     } catch {
       message = undefined;
     }
@@ -51,6 +55,9 @@ export class ReplicaLeaseError extends GpError {
       cause,
       details: { namespace, ...(c?.statusCode ? { statusCode: c.statusCode } : {}) },
     });
+    this.statusCode = c?.statusCode;
+    this.reason = reason;
+    this.kubernetesMessage = message;
   }
 }
 
@@ -185,12 +192,18 @@ export class ReplicaLeases {
 
   /** The leader deletes the leases of replicas that died (expired for `durationMs` more). */
   async collectExpired(): Promise<string[]> {
-    const list = await this.client.request<{ items: LeaseObject[] }>({ method: 'GET', path: this.base, query: { labelSelector: REPLICA_LABEL } });
+    const list = await this.client.request<{ items: LeaseObject[] }>({ method: 'GET', path: this.base, query: { labelSelector: REPLICA_LABEL } }).catch((e: unknown) => {
+      throw new ReplicaLeaseError('list replica leases', this.o.namespace, e);
+    });
     const gone: string[] = [];
     const now = Date.now() - this.durationSeconds * 1000;
     for (const lease of list.items) {
       if (lease.metadata.labels?.[REPLICA_LABEL] === this.id || !expired(lease, now)) continue;
-      await this.client.request({ method: 'DELETE', path: `${this.base}/${lease.metadata.name}` }).catch(() => undefined);
+      try {
+        await this.client.request({ method: 'DELETE', path: `${this.base}/${lease.metadata.name}` });
+      } catch (e) {
+        if ((e as { statusCode?: number }).statusCode !== 404) throw new ReplicaLeaseError(`delete expired lease ${lease.metadata.name}`, this.o.namespace, e);
+      }
       gone.push(lease.metadata.name);
     }
     return gone;
@@ -212,6 +225,15 @@ export class ReplicaLeases {
       }
       this.setLeader(false);
     }
-    await this.client.request({ method: 'DELETE', path: `${this.base}/${REPLICA_LEASE_PREFIX}${this.id}` }).catch(() => undefined);
+    await this.release().catch((e: unknown) => this.o.logger.debug('Deleting this replica\'s lease failed; it expires.', { error: e }));
+  }
+
+  /** Deletes this replica's own lease (already gone is fine). */
+  async release(): Promise<void> {
+    try {
+      await this.client.request({ method: 'DELETE', path: `${this.base}/${REPLICA_LEASE_PREFIX}${this.id}` });
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode !== 404) throw new ReplicaLeaseError(`delete replica lease ${REPLICA_LEASE_PREFIX}${this.id}`, this.o.namespace, e);
+    }
   }
 }
