@@ -16,9 +16,9 @@ import { silentLogger } from '@gp/core';
 import { repoRoot, testPythonBin, useCluster } from '@gp/testkit';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { startGateway, type GatewayHandle } from './gateway.js';
 import { KubernetesKernelStore, RECORD_LABEL, recordSecretName } from './kube-store.js';
+import { KernelSocket } from './replica/kernel-socket.test-helper.js';
 import { applyRbac, canI } from './replica/rbac.test-helper.js';
 import type { GatewayOptions } from './options.js';
 
@@ -61,78 +61,9 @@ async function api(g: GatewayHandle, path: string, init: RequestInit = {}): Prom
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
-/** A kernel WebSocket that records every message and runs cells. */
-class Socket {
-  readonly messages: any[] = [];
-  private readonly checks = new Set<() => void>();
-  closed = false;
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      this.messages.push(JSON.parse(data.toString()));
-      for (const check of [...this.checks]) check();
-    });
-    ws.on('close', () => {
-      this.closed = true;
-      for (const check of [...this.checks]) check();
-    });
-  }
-
-  static async open(g: GatewayHandle, kernelId: string): Promise<Socket> {
-    const ws = new WebSocket(`${g.url.replace('http', 'ws')}/api/kernels/${kernelId}/channels?token=${token}&session_id=${randomUUID()}`);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`WebSocket refused: ${res.statusCode}`)));
-    });
-    return new Socket(ws);
-  }
-
-  /** Sends a cell; resolves with its execute_reply and its stdout once the kernel is idle again. */
-  async execute(code: string): Promise<{ status: string; stdout: string; result?: string; ename?: string; msgId: string }> {
-    const msgId = randomUUID();
-    this.ws.send(
-      JSON.stringify({
-        channel: 'shell',
-        header: { msg_id: msgId, msg_type: 'execute_request', session: 's', username: 'alice', date: new Date().toISOString(), version: '5.3' },
-        parent_header: {},
-        metadata: {},
-        content: { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
-        buffers: [],
-      }),
-    );
-    return this.result(msgId);
-  }
-
-  /** The cell's outcome; rejects if the gateway closes the WebSocket first (e.g. the kernel moved). */
-  async result(msgId: string): Promise<{ status: string; stdout: string; result?: string; ename?: string; msgId: string }> {
-    const done = (): boolean =>
-      this.messages.some((m) => m.parent_header?.msg_id === msgId && m.header.msg_type === 'execute_reply') && this.messages.some((m) => m.parent_header?.msg_id === msgId && m.content?.execution_state === 'idle');
-    await new Promise<void>((resolve, reject) => {
-      const check = (): void => {
-        if (done()) resolve();
-        else if (this.closed) reject(new Error('the WebSocket closed before the reply'));
-        else return;
-        this.checks.delete(check);
-      };
-      this.checks.add(check);
-      check();
-    });
-    const mine = this.messages.filter((m) => m.parent_header?.msg_id === msgId);
-    const reply = mine.find((m) => m.header.msg_type === 'execute_reply');
-    const result = mine.find((m) => m.header.msg_type === 'execute_result')?.content.data['text/plain'];
-    return {
-      msgId,
-      status: reply.content.status,
-      stdout: mine.filter((m) => m.header.msg_type === 'stream').map((m) => m.content.text).join(''),
-      ...(result ? { result } : {}),
-      ...(reply.content.ename ? { ename: reply.content.ename } : {}),
-    };
-  }
-
-  close(): void {
-    this.ws.close();
-  }
-}
+const Socket = {
+  open: (g: GatewayHandle, kernelId: string): Promise<KernelSocket> => KernelSocket.open(`${g.url.replace('http', 'ws')}/api/kernels/${kernelId}/channels?token=${token}&session_id=${randomUUID()}`),
+};
 
 async function secret(name: string): Promise<any | undefined> {
   return admin.request({ method: 'GET', path: `/api/v1/namespaces/${ns}/secrets/${name}` }).catch((e: { statusCode?: number }) => {
@@ -222,17 +153,7 @@ describe('two replicas, one set of kernels (state in Secrets)', () => {
 
   it('is interrupted through B, restarted through A (B follows), and shut down through B', async () => {
     const onB = await Socket.open(b, kernelId);
-    const sleeping = randomUUID();
-    onB.ws.send(
-      JSON.stringify({
-        channel: 'shell',
-        header: { msg_id: sleeping, msg_type: 'execute_request', session: 's', username: 'alice', date: new Date().toISOString(), version: '5.3' },
-        parent_header: {},
-        metadata: {},
-        content: { code: 'import time\nprint("sleeping", flush=True)\ntime.sleep(60)', silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
-        buffers: [],
-      }),
-    );
+    const sleeping = onB.send('import time\nprint("sleeping", flush=True)\ntime.sleep(60)');
     await cluster.waitFor(() => onB.messages.some((m) => m.parent_header?.msg_id === sleeping && m.content?.text === 'sleeping\n'), { timeoutMs: 30_000, description: 'the cell to run' });
     expect((await api(b, `/api/kernels/${kernelId}/interrupt`, { method: 'POST' })).status).toBe(204);
     expect((await onB.result(sleeping)).ename).toBe('KeyboardInterrupt');
