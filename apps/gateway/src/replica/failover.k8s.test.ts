@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,8 @@ import { applyRbac, canI } from './rbac.test-helper.js';
 import { RoundRobinRelay } from './relay.test-helper.js';
 
 const GP_IMAGE = 'gp-test/failover-kernel-py:1';
+/** A pod that runs but never starts a kernel: its launch stays in progress (until launch_timeout). */
+const SLOW_IMAGE = 'gp-test/failover-never-ready:1';
 const cluster = useCluster();
 const admin = createKubeClient(cluster.kc);
 const dir = mkdtempSync(join(tmpdir(), 'gp-gateway-failover-'));
@@ -113,6 +115,11 @@ beforeAll(async () => {
     env: { PATH: `${testPythonBin()}:${process.env.PATH ?? '/usr/bin:/bin'}`, PYTHONDONTWRITEBYTECODE: '1' },
   });
   execFileSync(process.execPath, [join(repoRoot, 'packages', 'spec-cli', 'dist', 'bin', 'k8s-spec.js'), 'install', '--prefix', join(dir, 'prefix'), '--image-name', GP_IMAGE], { stdio: 'pipe' });
+  cluster.registerImage(SLOW_IMAGE, { command: ['sleep', '600'] });
+  cpSync(join(kernelsDir, 'k8s_python'), join(kernelsDir, 'k8s_slow'), { recursive: true });
+  const slow = JSON.parse(readFileSync(join(kernelsDir, 'k8s_slow', 'kernel.json'), 'utf8'));
+  slow.metadata.kernel_provisioner.config.image_name = SLOW_IMAGE;
+  writeFileSync(join(kernelsDir, 'k8s_slow', 'kernel.json'), JSON.stringify(slow));
   ns = await cluster.createNamespace('failover');
   await applyRbac(admin, rbacManifests({ appName: 'gw', namespace: ns, kernelStore: 'kubernetes' }));
   const kc = await cluster.kubeConfigForServiceAccount(ns, 'gw');
@@ -157,7 +164,8 @@ describe('three replicas behind a round-robin relay', () => {
 
   it('SIGKILL mid-launch: the client gets an error and what the launch created is removed', async () => {
     const before = new Set((await records()).map((r) => r.kernelId));
-    const launch = api('/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'k8s_python', env: { KERNEL_USERNAME: 'alice' } }) }).then(
+    // A kernelspec whose pod never becomes a kernel: the launch is reliably still in progress when the replica dies.
+    const launch = api('/api/kernels', { method: 'POST', body: JSON.stringify({ name: 'k8s_slow', env: { KERNEL_USERNAME: 'alice' } }) }).then(
       (r) => ({ ok: r.status === 201, detail: JSON.stringify(r.body) }),
       (e: unknown) => ({ ok: false, detail: String(e) }),
     );
@@ -167,6 +175,7 @@ describe('three replicas behind a round-robin relay', () => {
     }, { timeoutMs: 30_000, description: 'the launch request to reach a replica' });
     // Killed once its intent is recorded (its pod is being created): the launch is in progress.
     const intent = await cluster.waitFor(async () => (await records()).find((r) => !before.has(r.kernelId) && r.launching) ?? false, { timeoutMs: 60_000, description: 'the launch intent' });
+    await cluster.waitFor(async () => (await kernelPods(intent.kernelId)).length === 1, { timeoutMs: 60_000, description: "the launch's pod" });
     await killAndReplace(carrier!.backend);
     const outcome = await launch;
     expect(outcome.ok, outcome.detail).toBe(false);
