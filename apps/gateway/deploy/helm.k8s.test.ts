@@ -136,7 +136,8 @@ describe('helm template, applied server-side with strict field validation (dry r
 
   it('renders the Deployment and Service of gatewayManifests(), and its ConfigMap plus the chart settings', async () => {
     const objects = await template({ kernelStore: { persistence: { enabled: true, size: '1Gi' } } });
-    const expected = gatewayManifests({ name: RELEASE, namespace: ns, createNamespace: false, stateVolumeSize: '1Gi' }) as AnyObject[];
+    // The chart is the single-gateway deployment (file store), as gatewayManifests({ kernelStore: 'file' }).
+    const expected = gatewayManifests({ name: RELEASE, namespace: ns, createNamespace: false, kernelStore: 'file', stateVolumeSize: '1Gi' }) as AnyObject[];
     const find = (list: AnyObject[], kind: string) => JSON.parse(JSON.stringify(list.find((o) => o.kind === kind))) as Record<string, unknown>;
 
     const deployment = find(objects, 'Deployment') as unknown as V1Deployment;
@@ -160,6 +161,17 @@ describe('helm template, applied server-side with strict field validation (dry r
     expect((await configOf({ namespaceModes: ['shared', 'auto'] })).GP_SHARED_NAMESPACE).toBe('false');
     const data = await configOf({ allowedEnv: ['KERNEL_USERNAME', 'KERNEL_EXTRA_*'], culling: { idleTimeout: 600, busy: true }, extraConfig: { GP_GATEWAY_LOG_LEVEL: 'debug' } });
     expect(data).toMatchObject({ GP_GATEWAY_ALLOWED_ENV: 'KERNEL_USERNAME,KERNEL_EXTRA_*', GP_GATEWAY_CULL_IDLE_TIMEOUT: '600', GP_GATEWAY_CULL_BUSY: 'true', GP_GATEWAY_LOG_LEVEL: 'debug' });
+  });
+
+  it('metricsPort: GP_GATEWAY_METRICS_PORT and a pod port named metrics; none by default', async () => {
+    const objects = await template({ metricsPort: 9090 });
+    expect(await applyAll(objects)).toEqual([]);
+    expect((objects.find((o) => o.kind === 'ConfigMap') as V1ConfigMap).data!.GP_GATEWAY_METRICS_PORT).toBe('9090');
+    const ports = (objects.find((o) => o.kind === 'Deployment') as unknown as V1Deployment).spec!.template.spec!.containers[0]!.ports!;
+    expect(ports.find((p) => p.name === 'metrics')).toEqual({ name: 'metrics', containerPort: 9090, protocol: 'TCP' });
+    const plain = await template({});
+    expect((plain.find((o) => o.kind === 'ConfigMap') as V1ConfigMap).data!.GP_GATEWAY_METRICS_PORT).toBeUndefined();
+    expect((plain.find((o) => o.kind === 'Deployment') as unknown as V1Deployment).spec!.template.spec!.containers[0]!.ports!.some((p) => p.name === 'metrics')).toBe(false);
   });
 
   it('TLS mounts the Secret read-only, points the gateway at its files and probes over HTTPS; limits reach the ConfigMap', async () => {

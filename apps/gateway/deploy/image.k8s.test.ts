@@ -15,6 +15,7 @@ import { freePorts, repoRoot as testkitRepoRoot, testPythonBin, useCluster } fro
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deployCommand, readDockerfile, repoRoot, runtimeEnv, specInstallArgv } from './dockerfile.js';
+import { createKubeClient } from '@gp/launcher';
 import { GATEWAY_ENV, gatewayManifests } from './manifests.js';
 
 const cluster = useCluster();
@@ -167,9 +168,13 @@ it('logs JSON lines on stderr (the ConfigMap asks for them) that never contain t
   expect(logs).not.toContain(token);
 });
 
-it('stops on SIGTERM (the pod\'s termination) with exit code 0, keeping its kernel store for the next gateway', async () => {
+it('stops on SIGTERM (the pod\'s termination) with exit code 0, giving back its replica lease (the kernel records are Secrets: no state file)', async () => {
+  const leases = async (): Promise<string[]> =>
+    (await createKubeClient(cluster.kc).request<{ items: Array<{ metadata: { name: string } }> }>({ method: 'GET', path: `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`, query: { labelSelector: 'gp.jupyter.org/gateway-replica' } })).items.map((l) => l.metadata.name);
+  expect(await leases()).toHaveLength(1);
   const exited = new Promise<number | null>((resolve) => gateway!.once('exit', (code) => resolve(code)));
   gateway!.kill('SIGTERM');
   await expect(exited).resolves.toBe(0);
-  expect(existsSync(join(work, 'state'))).toBe(true);
+  expect(await leases()).toEqual([]);
+  expect(existsSync(join(work, 'state'))).toBe(false);
 });

@@ -15,6 +15,7 @@ export const RESOURCES: Record<string, { prefix: string; plural: string; namespa
   Pod: { prefix: '/api/v1', plural: 'pods', namespaced: true },
   Deployment: { prefix: '/apis/apps/v1', plural: 'deployments', namespaced: true },
   DaemonSet: { prefix: '/apis/apps/v1', plural: 'daemonsets', namespaced: true },
+  PodDisruptionBudget: { prefix: '/apis/policy/v1', plural: 'poddisruptionbudgets', namespaced: true },
   Role: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'roles', namespaced: true },
   RoleBinding: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'rolebindings', namespaced: true },
   ClusterRole: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'clusterroles', namespaced: false },

@@ -5,9 +5,9 @@
  * applied for real, lets the gateway's service account do what it needs and no more.
  */
 import { useCluster } from '@gp/testkit';
-import { createObject, refusals } from './k8s-apply.js';
+import { applyObject, createObject, refusals } from './k8s-apply.js';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, PolicyV1Api } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gatewayManifests, manifestsToYaml, type GatewayManifestOptions, type GatewayObject } from './manifests.js';
 import { parseAllDocuments } from 'yaml';
@@ -41,7 +41,7 @@ beforeAll(async () => {
 describe('server-side dry run of every object', () => {
   const cases: [string, () => GatewayManifestOptions][] = [
     ['shared (the committed default)', () => ({})],
-    ['shared with a kernel service account and a persistent store', () => ({ kernelServiceAccount: 'kernel', stateVolumeSize: '1Gi' })],
+    ['shared with a kernel service account and a persistent store (one gateway, file store)', () => ({ kernelServiceAccount: 'kernel', kernelStore: 'file', stateVolumeSize: '1Gi' })],
     ['bring-your-own, cluster-wide', () => ({ modes: ['byo'] })],
     ['bring-your-own in listed namespaces, with shared', () => ({ modes: ['shared', 'byo'], byoNamespaces: [byoA, byoB], kernelServiceAccount: 'kernel' })],
     ['automatic', () => ({ modes: ['auto'] })],
@@ -64,6 +64,21 @@ describe('server-side dry run of every object', () => {
       .filter((o) => o.kind !== 'Namespace')
       .map((o) => JSON.parse(JSON.stringify(o).replaceAll('"gp-gateway"', JSON.stringify(ns))) as AnyObject);
     expect(await dryRunAll(rest)).toEqual([]);
+  });
+
+  it('applies the committed kubernetes.yaml for real (server-side apply): 2 replicas, RollingUpdate, a PodDisruptionBudget', async () => {
+    const applyNs = await cluster.createNamespace('gw-apply');
+    const fromFile = parseAllDocuments(readFileSync(RENDERED_PATH, 'utf8'), { version: '1.1' })
+      .map((d) => d.toJS() as AnyObject)
+      .filter((o) => o.kind !== 'Namespace')
+      .map((o) => JSON.parse(JSON.stringify(o).replaceAll('"gp-gateway"', JSON.stringify(applyNs))) as AnyObject);
+    expect(await refusals(fromFile, (o) => applyObject(cluster.info, o, false))).toEqual([]);
+    const apps = cluster.kc.makeApiClient(AppsV1Api);
+    const deployment = await apps.readNamespacedDeployment({ namespace: applyNs, name: applyNs });
+    expect(deployment.spec?.replicas).toBe(2);
+    expect(deployment.spec?.strategy?.type).toBe('RollingUpdate');
+    const pdb = await cluster.kc.makeApiClient(PolicyV1Api).readNamespacedPodDisruptionBudget({ namespace: applyNs, name: applyNs });
+    expect(pdb.spec?.maxUnavailable).toBe(1);
   });
 
   it('can refuse: a misspelt field is an error under strict field validation', async () => {
@@ -115,7 +130,9 @@ describe('RBAC applied for real', () => {
     expect(pod.metadata?.name).toBe('kernel-probe');
 
     const status = async (p: Promise<unknown>): Promise<number> => p.then(() => 200, (e: { code?: number }) => e.code ?? 0);
-    expect(await status(core.listNamespacedSecret({ namespace: ns }))).toBe(403);
+    // Secrets: only the kernel records in its own namespace (the state Role of --kernel-store kubernetes).
+    expect(await status(core.listNamespacedSecret({ namespace: ns }))).toBe(200);
+    expect(await status(core.listNamespacedSecret({ namespace: byoA }))).toBe(403);
     expect(await status(core.listNamespacedPod({ namespace: byoA }))).toBe(403);
     expect(await status(core.createNamespace({ body: { metadata: { name: `${ns}-by-gateway` } }, dryRun: 'All' }))).toBe(403);
   });

@@ -34,7 +34,7 @@ function expectConfigError(options: GatewayManifestOptions, option: string, valu
 describe('gatewayManifests', () => {
   it('emits the namespace, the RBAC of @gp/rbac, then config, deployment and service, all in the namespace', () => {
     const objects = gatewayManifests({ namespace: 'kernels-gw' });
-    expect(objects.map((o) => o.kind)).toEqual(['Namespace', 'ServiceAccount', 'Role', 'RoleBinding', 'ConfigMap', 'Deployment', 'Service']);
+    expect(objects.map((o) => o.kind)).toEqual(['Namespace', 'ServiceAccount', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget']);
     for (const o of objects.slice(1)) expect(o.metadata?.namespace).toBe('kernels-gw');
     expect(gatewayManifests({ createNamespace: false }).map((o) => o.kind)[0]).toBe('ServiceAccount');
   });
@@ -84,13 +84,31 @@ describe('gatewayManifests', () => {
   });
 
   it('keeps the kernel store on a PersistentVolumeClaim when asked, else on an emptyDir', () => {
-    const withPvc = gatewayManifests({ stateVolumeSize: '2Gi', storageClassName: 'fast' });
+    const withPvc = gatewayManifests({ kernelStore: 'file', stateVolumeSize: '2Gi', storageClassName: 'fast' });
     const pvc = find<{ metadata: { name: string }; spec: unknown }>(withPvc, 'PersistentVolumeClaim');
     expect(pvc.spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } }, storageClassName: 'fast' });
     const volumes = find<V1Deployment>(withPvc, 'Deployment').spec!.template.spec!.volumes!;
     expect(volumes.find((v) => v.name === 'state')).toEqual({ name: 'state', persistentVolumeClaim: { claimName: pvc.metadata.name } });
     const plain = find<V1Deployment>(gatewayManifests(), 'Deployment').spec!.template.spec!.volumes!;
     expect(plain.find((v) => v.name === 'state')).toEqual({ name: 'state', emptyDir: {} });
+  });
+
+  it('runs 2 replicas sharing their kernels through Secrets by default: RollingUpdate, a PodDisruptionBudget, the state Role', () => {
+    const objects = gatewayManifests({ namespace: 'gw' });
+    const deployment = find<V1Deployment>(objects, 'Deployment');
+    expect(deployment.spec?.replicas).toBe(2);
+    expect(deployment.spec?.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    expect(deployment.spec?.template.spec?.containers[0]?.readinessProbe?.httpGet?.path).toBe('/readyz');
+    expect(find<{ spec: unknown }>(objects, 'PodDisruptionBudget').spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { app: 'gp-gateway', component: 'gateway' } } });
+    expect(configOf({})).toMatchObject({ GP_GATEWAY_KERNEL_STORE: 'kubernetes' });
+    expect(configOf({}).GP_GATEWAY_STATE_FILE).toBeUndefined();
+    expect(objects.some((o) => o.kind === 'Role' && o.metadata?.name === 'gp-gateway-state')).toBe(true);
+    // The file store: one gateway, Recreate, no PDB, no state Role.
+    const single = gatewayManifests({ kernelStore: 'file' });
+    expect(find<V1Deployment>(single, 'Deployment').spec).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
+    expect(single.some((o) => o.kind === 'PodDisruptionBudget' || o.metadata?.name === 'gp-gateway-state')).toBe(false);
+    expectConfigError({ kernelStore: 'file', replicas: 2 }, 'replicas', '2');
+    expectConfigError({ stateVolumeSize: '1Gi' }, 'stateVolumeSize', '1Gi');
   });
 
   it('adds operator configuration to the ConfigMap', () => {

@@ -14,6 +14,7 @@ import type {
   V1EnvVar,
   V1Namespace,
   V1PersistentVolumeClaim,
+  V1PodDisruptionBudget,
   V1ResourceRequirements,
   V1Service,
   V1Volume,
@@ -31,6 +32,8 @@ export const GATEWAY_ENV = {
   stateFile: 'GP_GATEWAY_STATE_FILE',
   /** `json`: one JSON object per log line, for the cluster's log collector. */
   logFormat: 'GP_GATEWAY_LOG_FORMAT',
+  /** `kubernetes`: kernel records in Secrets, any replica serves any kernel. */
+  kernelStore: 'GP_GATEWAY_KERNEL_STORE',
 } as const;
 
 /** Where the image keeps things (see Dockerfile). */
@@ -88,6 +91,13 @@ export interface GatewayManifestOptions {
    */
   stateVolumeSize?: string;
   storageClassName?: string;
+  /**
+   * `kubernetes` (default): kernel records in Secrets, `replicas` gateways behind the Service, any of them serves
+   * any kernel (RollingUpdate, a PodDisruptionBudget). `file`: one gateway with its state file (Recreate).
+   */
+  kernelStore?: 'kubernetes' | 'file';
+  /** Gateway replicas (kernelStore `kubernetes`). Default 2; `file` allows only 1. */
+  replicas?: number;
   /** Container resources. Default: requests cpu 100m / memory 256Mi, limits memory 1Gi. */
   resources?: V1ResourceRequirements;
   /**
@@ -98,7 +108,7 @@ export interface GatewayManifestOptions {
 }
 
 /** Every object this module emits. */
-export type GatewayObject = RbacObject | V1Namespace | V1ConfigMap | V1Deployment | V1Service | V1PersistentVolumeClaim;
+export type GatewayObject = RbacObject | V1Namespace | V1ConfigMap | V1Deployment | V1Service | V1PersistentVolumeClaim | V1PodDisruptionBudget;
 
 const source = (option: keyof GatewayManifestOptions): ValueSource => ({ kind: 'request', name: option });
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -150,6 +160,16 @@ export function gatewayManifests(options: GatewayManifestOptions = {}): GatewayO
   if (options.stateVolumeSize !== undefined && !QUANTITY.test(options.stateVolumeSize)) {
     throw new ConfigError('stateVolumeSize', source('stateVolumeSize'), options.stateVolumeSize, 'a storage quantity such as 1Gi or 500Mi');
   }
+  const kernelStore = options.kernelStore ?? 'kubernetes';
+  if (kernelStore !== 'kubernetes' && kernelStore !== 'file') throw new ConfigError('kernelStore', source('kernelStore'), kernelStore, 'kubernetes or file');
+  const replicated = kernelStore === 'kubernetes';
+  const replicas = options.replicas ?? (replicated ? 2 : 1);
+  if (!Number.isInteger(replicas) || replicas < 0 || (!replicated && replicas > 1)) {
+    throw new ConfigError('replicas', source('replicas'), replicas, replicated ? 'a non-negative integer (2 or more for no single point of failure)' : "0 or 1 with kernelStore 'file' (one gateway per state file; use kernelStore 'kubernetes' for more)");
+  }
+  if (replicated && options.stateVolumeSize !== undefined) {
+    throw new ConfigError('stateVolumeSize', source('stateVolumeSize'), options.stateVolumeSize, "no state volume with kernelStore 'kubernetes' (the records are Secrets); set kernelStore 'file' to keep a state file");
+  }
   const config = options.config ?? {};
   for (const key of Object.keys(config)) {
     if (!ENV_NAME.test(key)) throw new ConfigError('config', source('config'), key, 'environment variable names (letters, digits, "_")');
@@ -168,6 +188,7 @@ export function gatewayManifests(options: GatewayManifestOptions = {}): GatewayO
     kernelClusterRole: options.kernelClusterRole,
     kernelServiceAccount: options.kernelServiceAccount,
     templateResources: options.templateResources ?? [],
+    kernelStore,
   });
   const labels = labelsFor(name);
   const objects: GatewayObject[] = [];
@@ -201,7 +222,7 @@ export function gatewayManifests(options: GatewayManifestOptions = {}): GatewayO
       GP_RESPONSE_PORT: String(responsePort),
       [GATEWAY_ENV.ip]: '0.0.0.0',
       [GATEWAY_ENV.port]: String(port),
-      [GATEWAY_ENV.stateFile]: IMAGE_PATHS.stateFile,
+      ...(replicated ? { [GATEWAY_ENV.kernelStore]: 'kubernetes' } : { [GATEWAY_ENV.stateFile]: IMAGE_PATHS.stateFile }),
       [GATEWAY_ENV.logFormat]: 'json',
       ...config,
     },
@@ -236,10 +257,11 @@ export function gatewayManifests(options: GatewayManifestOptions = {}): GatewayO
     kind: 'Deployment',
     metadata: { name, namespace, labels },
     spec: {
-      // One gateway per store: kernels live in the gateway's memory and its store. Recreate, so that an
-      // update never runs two gateways on the same store; the new one re-attaches to the running kernels.
-      replicas: 1,
-      strategy: { type: 'Recreate' },
+      // kernelStore kubernetes: any replica serves any kernel, so an update replaces one pod at a time and never
+      // goes below `replicas` ready gateways. file: one gateway per state file; Recreate, so that an update never
+      // runs two on it (the new one re-attaches to the running kernels).
+      replicas,
+      strategy: replicated ? { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } } : { type: 'Recreate' },
       selector: { matchLabels: labels },
       template: {
         metadata: { labels },
@@ -299,6 +321,16 @@ export function gatewayManifests(options: GatewayManifestOptions = {}): GatewayO
   };
 
   objects.push(configMap, deployment, service);
+  if (replicated && replicas >= 2) {
+    // A node drain or cluster upgrade evicts one gateway at a time: the others keep serving every kernel.
+    const pdb: V1PodDisruptionBudget = {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name, namespace, labels },
+      spec: { maxUnavailable: 1, selector: { matchLabels: labels } },
+    };
+    objects.push(pdb);
+  }
   return objects;
 }
 

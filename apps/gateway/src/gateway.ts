@@ -16,6 +16,8 @@ import { createMetricsServer } from './metrics/endpoint.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { settingsFromOptions, type GatewayOptions, type GatewaySettings } from './options.js';
 import { createHandlers } from './server.js';
+import { KubernetesKernelStore } from './kube-store.js';
+import { ReplicaLeases } from './replica/leases.js';
 import { FileKernelStore, MemoryKernelStore, type KernelStore } from './store.js';
 import { loadTls } from './tls.js';
 import { resolveToken } from './token.js';
@@ -51,6 +53,8 @@ export interface GatewayHandle extends RunningGateway {
   metrics: GatewayMetrics;
   /** `http://<ip>:<metrics port>/metrics` when --metrics-port is set. */
   metricsUrl?: string;
+  /** With `--kernel-store kubernetes`: this replica's id and whether it leads. */
+  replica?: { readonly id: string; readonly isLeader: boolean };
 }
 
 /** The gateway cannot listen where it was told to (port in use, address not on this host, no permission). */
@@ -122,15 +126,24 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       : await ResponseListener.start(responseListenerOptionsFromEnv(hostEnv, { logger, ...(options.responseListener ?? {}) }));
 
   const specs = new KernelSpecCatalog(settings.kernelspec_dirs.length ? settings.kernelspec_dirs : defaultKernelspecDirs(hostEnv), settings.default_kernel_name);
+  const gatewayNamespace = hostEnv.GP_NAMESPACE || 'default';
+  const hub = WatchHub.forKubeConfig(kubeConfig);
   let store: KernelStore;
+  let kubeStore: KubernetesKernelStore | undefined;
+  let replicas: ReplicaLeases | undefined;
   try {
-    store = settings.state_file ? new FileKernelStore(settings.state_file) : new MemoryKernelStore();
+    if (settings.kernel_store === 'kubernetes') {
+      kubeStore = new KubernetesKernelStore({ kubeConfig, hub, namespace: gatewayNamespace, logger });
+      replicas = new ReplicaLeases({ kubeConfig, namespace: gatewayNamespace, logger, ...(hostEnv.GP_GATEWAY_REPLICA_ID ? { id: hostEnv.GP_GATEWAY_REPLICA_ID } : {}) });
+      store = kubeStore;
+    } else {
+      store = settings.state_file ? new FileKernelStore(settings.state_file) : new MemoryKernelStore();
+    }
   } catch (e) {
     if (ownListener) await responseListener.close();
     throw e;
   }
   const kubernetesApi = new KubernetesApiHealth(kubeConfig.getCurrentCluster()?.server ?? '', readyzProbe(kubeConfig), logger);
-  const hub = WatchHub.forKubeConfig(kubeConfig);
   // Read at scrape time; `kernels` and `handlers` exist by the time anyone can scrape.
   const metrics: GatewayMetrics = new GatewayMetrics({
     kernels: () => kernels.running(),
@@ -151,6 +164,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   pools?.registerMetrics(metrics.registry);
   const kernels: KernelManager = new KernelManager({ specs, store, kubeConfig, hub, responseListener, hostEnv, logger, apiHealth: kubernetesApi, metrics,
     limits: { maxKernels: settings.max_kernels, maxKernelsPerUser: settings.max_kernels_per_user },
+    ...(replicas ? { replica: replicas } : {}),
     transportEncryption: settings.transport_encryption,
     ...(pools ? { pools } : {}),
   });
@@ -164,7 +178,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     kernels,
     specs,
     logger,
-    isReady: () => ready && kubernetesApi.reachable,
+    isReady: () => ready && kubernetesApi.reachable && (kubeStore?.synced ?? true),
     allowOrigin: settings.allow_origin,
     maxMessageSize: settings.ws_max_message_size,
     maxConnectionsPerKernel: settings.ws_max_connections_per_kernel,
@@ -206,14 +220,47 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   kubernetesApi.onChange((reachable) => {
     if (reachable) void kernels.retryPending();
   });
+  let stopAdopting = (): void => undefined;
+  if (kubeStore && replicas) {
+    // The records must be readable (a 403 here is a missing state Role: fail now, with its fix in the message).
+    try {
+      if (apiUp) {
+        await kubeStore.start(AbortSignal.timeout(60_000));
+        await replicas.start();
+      } else {
+        void kubeStore.start().then(() => replicas?.start()).catch((e: unknown) => logger.error('The kernel records cannot be read.', { error: e }));
+      }
+    } catch (e) {
+      stopObserving();
+      kubeStore.close();
+      await drainAndClose(server);
+      if (metricsServer) await drainAndClose(metricsServer);
+      if (ownListener) await responseListener.close();
+      throw e;
+    }
+    // A kernel another replica starts is attached here as soon as its record arrives (no request per kernel).
+    let adopting: NodeJS.Timeout | undefined;
+    stopAdopting = kubeStore.onChange((kernelId, record) => {
+      void kernels.recordChanged(kernelId, record);
+      adopting ??= setTimeout(() => {
+        adopting = undefined;
+        void kernels.adoptAll().catch(() => undefined);
+      }, 100);
+    });
+  }
   kubernetesApi.start(settings.kube_api_check_interval * 1000);
   const reattached = await kernels.reattach({ attempt: apiUp });
   const orphanNamespaces = settings.orphan_namespaces.length ? settings.orphan_namespaces : [hostEnv.GP_NAMESPACE || 'default'];
-  const sweep = () =>
-    kernels.sweepOrphans(orphanNamespaces, settings.orphan_policy === 'delete').catch((e: unknown) => {
+  // With replicas, only the leader sweeps and culls: each happens once.
+  const leads = (): boolean => replicas?.isLeader ?? true;
+  const sweep = async (): Promise<Array<{ namespace: string; pod: string; kernelId: string }>> => {
+    if (!leads()) return [];
+    await replicas?.collectExpired().catch((e: unknown) => logger.debug('Collecting expired replica leases failed.', { error: e }));
+    return kernels.sweepOrphans(orphanNamespaces, settings.orphan_policy === 'delete').catch((e: unknown) => {
       logger.warn('The orphan sweep failed.', { error: e, namespaces: orphanNamespaces });
       return [];
     });
+  };
   const orphans = apiUp ? await sweep() : [];
   let sweeper: NodeJS.Timeout | undefined;
   if (settings.orphan_sweep_interval > 0) {
@@ -237,7 +284,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let culler: NodeJS.Timeout | undefined;
   if (settings.cull_idle_timeout > 0) {
     const policy = { idleTimeoutSeconds: settings.cull_idle_timeout, cullConnected: settings.cull_connected, cullBusy: settings.cull_busy };
-    culler = setInterval(() => void kernels.cull(policy), settings.cull_interval * 1000);
+    culler = setInterval(() => void (leads() ? kernels.cull(policy) : undefined), settings.cull_interval * 1000);
     culler.unref();
   }
 
@@ -250,7 +297,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     pending: reattached.pending.length,
     kubernetes_api: apiUp ? 'reachable' : 'unreachable',
     orphans: orphans.length,
-    state_file: settings.state_file || '(none)',
+    kernel_store: store.kind,
+    ...(kubeStore ? { namespace: gatewayNamespace, replica: replicas?.id, leader: replicas?.isLeader } : { state_file: settings.state_file || '(none)' }),
   });
   if (generatedToken) {
     // Printed once, outside the logs: the logs never carry tokens.
@@ -267,9 +315,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       if (culler) clearInterval(culler);
       if (pinger) clearInterval(pinger);
       const stop = opts.stopKernels ?? settings.shutdown_policy === 'stop';
+      stopAdopting();
       poolStarter?.cancel();
       await pools?.stop().catch((e: unknown) => logger.warn('Removing the warm pool pods failed.', { error: e }));
       await kernels.closeAll(stop);
+      await replicas?.stop();
+      kubeStore?.close();
       for (const client of handlers.wss.clients) client.terminate();
       handlers.wss.close();
       await drainAndClose(server);
@@ -294,5 +345,6 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     webSockets: () => handlers.slots.count,
     metrics,
     ...(metricsUrl ? { metricsUrl } : {}),
+    ...(replicas ? { replica: replicas } : {}),
   };
 }

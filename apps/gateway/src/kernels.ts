@@ -57,6 +57,17 @@ export interface KernelManagerOptions {
   transportEncryption?: string;
   /** Warm pools (--kernel-pools): where a kernelspec's first launches claim a waiting pod; their pods count under --max-kernels. */
   pools?: { sourceFor(name: string): PooledPodSource | undefined; podCount(): number; yieldOne(): Promise<boolean>; fill(): void };
+  /**
+   * With a shared store (`--kernel-store kubernetes`): this replica's id, whether it leads (only the leader
+   * removes dead kernels' records and other replicas' abandoned launches), and whether a replica still lives.
+   */
+  replica?: ReplicaView;
+}
+
+export interface ReplicaView {
+  readonly id: string;
+  readonly isLeader: boolean;
+  alive(id: string): Promise<boolean>;
 }
 
 /** What re-attachment did: kernels attached, records removed (the API said the kernel is gone), records kept for a retry. */
@@ -228,9 +239,17 @@ export class KernelManager {
     return { provisioner, interruptMode };
   }
 
-  private record(kernel: ManagedKernel, started = new Date().toISOString()): void {
-    const record: KernelRecord = { kernelId: kernel.id, name: kernel.name, env: kernel.env, provisionerInfo: kernel.provisioner.getProvisionerInfo(), started };
-    this.o.store.put(record);
+  private async record(kernel: ManagedKernel, started = new Date().toISOString(), extra: Partial<KernelRecord> = {}): Promise<void> {
+    const record: KernelRecord = {
+      kernelId: kernel.id,
+      name: kernel.name,
+      env: kernel.env,
+      provisionerInfo: kernel.provisioner.getProvisionerInfo(),
+      started,
+      ...(this.o.replica ? { replica: this.o.replica.id } : {}),
+      ...extra,
+    };
+    await this.o.store.put(record);
   }
 
   /** Launches a kernel of kernelspec `name` with the (already allowed) request env. Nothing is left behind on failure. */
@@ -320,8 +339,17 @@ export class KernelManager {
       signal.throwIfAborted();
       // The intent goes to the store before the first object exists: a gateway killed from here on
       // finds it at its next start and removes what the launch created.
-      intent = { kernelId, name, env, provisionerInfo: { kernel_id: kernelId }, started: new Date().toISOString(), launching: plannedHandle(provisioner, prepared) };
-      this.o.store.put(intent);
+      const planned: KernelRecord = {
+        kernelId,
+        name,
+        env,
+        provisionerInfo: { kernel_id: kernelId },
+        started: new Date().toISOString(),
+        launching: plannedHandle(provisioner, prepared),
+        ...(this.o.replica ? { replica: this.o.replica.id } : {}),
+      };
+      await this.o.store.put(planned);
+      intent = planned;
       log.info('Launching a kernel.');
       await provisioner.launch({ signal });
     } catch (e) {
@@ -347,7 +375,7 @@ export class KernelManager {
       });
     }
     this.kernels.set(kernelId, kernel);
-    this.record(kernel);
+    await this.record(kernel);
     log.info('Kernel started.', { namespace: provisioner.getProvisionerInfo().kernel_ns, pod: provisioner.getProvisionerInfo().assigned_host });
     return kernel.model();
   }
@@ -372,7 +400,7 @@ export class KernelManager {
     try {
       await deleteKernelResources(intent.launching, { kubeConfig: this.o.kubeConfig, logger: log });
     } catch (e) {
-      this.o.store.put(intent);
+      await this.o.store.put(intent).catch((put: unknown) => log.warn('Re-recording the objects to delete failed.', { error: put }));
       if (!this.pending.has(intent.kernelId)) {
         log.warn('Deleting the kernel\'s objects failed; its record is kept and the deletion retried.', { error: e });
         this.pending.set(intent.kernelId, { record: intent, failures: 1, error: describeError(e) });
@@ -380,13 +408,14 @@ export class KernelManager {
       }
       return false;
     }
-    this.o.store.delete(intent.kernelId);
+    await this.o.store.delete(intent.kernelId);
     return true;
   }
 
   /** The kernel, if it is still alive; a dead one (pod gone behind our back) is removed and reported 404. */
   async get(kernelId: string): Promise<ManagedKernel> {
-    const kernel = this.kernels.get(kernelId);
+    let kernel = this.kernels.get(kernelId);
+    if (!kernel && this.o.store.shared && !this.pending.has(kernelId)) kernel = await this.adopt(kernelId);
     if (!kernel) {
       this.throwIfPending(kernelId);
       throw new NotFoundError('GP_NO_SUCH_KERNEL', `No such kernel: ${kernelId}.`, { kernelId });
@@ -412,8 +441,76 @@ export class KernelManager {
     );
   }
 
+  /**
+   * A kernel another replica started (shared store): its record is read (cache, else one GET) and the kernel
+   * attached here (its own ZeroMQ channels). Undefined when there is no such record. A kernel being restarted
+   * or launched elsewhere is 503 (retry), not 404.
+   */
+  private async adopt(kernelId: string, known?: KernelRecord): Promise<ManagedKernel | undefined> {
+    if (this.closing) return undefined;
+    const record = known ?? (await this.o.store.get(kernelId));
+    if (!record) return undefined;
+    if (record.launching || record.restarting) {
+      if (known) return undefined;
+      throw new GpError('GP_KERNEL_BUSY_ELSEWHERE', `Kernel ${kernelId} is being ${record.launching ? 'launched' : 'restarted'} by gateway replica ${record.replica ?? '(unknown)'}; retry shortly.`, {
+        httpStatus: 503,
+        details: { kernelId },
+      });
+    }
+    if (!this.kernels.has(kernelId) && !this.pending.has(kernelId)) this.pending.set(kernelId, { record, failures: 0 });
+    await this.settle(kernelId);
+    return this.kernels.get(kernelId);
+  }
+
+  /** Lets go of a kernel without touching it: its clients are told `status` and closed (they reconnect). */
+  private detach(kernel: ManagedKernel, status: string): void {
+    if (this.kernels.get(kernel.id) === kernel) this.kernels.delete(kernel.id);
+    kernel.closeBridges(status);
+    kernel.monitor.close();
+    kernel.provisioner.detach();
+  }
+
+  /**
+   * Shared store: what another replica wrote about a kernel this replica serves. A restart begun elsewhere
+   * detaches it here; a record with new connection info (the restart done) is attached afresh.
+   */
+  async recordChanged(kernelId: string, record: KernelRecord | undefined): Promise<void> {
+    const kernel = this.kernels.get(kernelId);
+    if (!kernel || kernel.restarting || !record) return;
+    const mine = record.replica !== undefined && record.replica === this.o.replica?.id;
+    if (record.restarting) {
+      if (!mine) {
+        kernel.log.info('Another replica is restarting the kernel; detaching until it is back.');
+        this.detach(kernel, 'restarting');
+      }
+      return;
+    }
+    const info = record.provisionerInfo.connection_info;
+    if (info && JSON.stringify(info) !== JSON.stringify(kernel.provisioner.connectionInfo)) {
+      kernel.log.info('The kernel was restarted by another replica; attaching to its new pod.');
+      this.detach(kernel, 'restarting');
+      await this.adopt(kernelId, record).catch((e: unknown) => kernel.log.warn('Attaching to the restarted kernel failed.', { error: e }));
+    }
+  }
+
+  /** Shared store: attaches every recorded kernel this replica does not serve yet (so it can list, cull, sweep). */
+  async adoptAll(): Promise<void> {
+    if (!this.o.store.shared || this.closing) return;
+    for (const record of await this.o.store.list()) {
+      if (this.kernels.has(record.kernelId) || this.pending.has(record.kernelId) || this.starting.has(record.kernelId)) continue;
+      if (record.launching && !this.o.replica?.isLeader) continue;
+      if (record.launching) {
+        this.pending.set(record.kernelId, { record, failures: 0 });
+        await this.settle(record.kernelId);
+      } else {
+        await this.adopt(record.kernelId, record).catch((e: unknown) => this.log.debug('Adopting a kernel failed.', { kernel_id: record.kernelId, error: e }));
+      }
+    }
+  }
+
   /** The live kernels' models (dead ones are removed on the way), then recorded kernels awaiting re-attachment (`unknown`). */
   async list(): Promise<KernelModel[]> {
+    await this.adoptAll().catch((e: unknown) => this.log.debug('Adopting the recorded kernels failed.', { error: e }));
     const models: KernelModel[] = [];
     for (const kernel of [...this.kernels.values()]) {
       if (!kernel.alive) await this.forget(kernel);
@@ -440,9 +537,20 @@ export class KernelManager {
   private async forget(kernel: ManagedKernel): Promise<void> {
     if (this.kernels.get(kernel.id) !== kernel) return;
     this.kernels.delete(kernel.id);
-    const record = this.o.store.get(kernel.id);
+    if (this.o.store.shared) {
+      // Another replica may have shut it down (record gone) or be restarting it (marked), and only the leader
+      // removes a dead kernel's record and leftovers: otherwise this replica only lets go of it.
+      const fresh = await this.o.store.get(kernel.id, { fresh: true }).catch(() => 'unknown' as const);
+      if (fresh === undefined || fresh === 'unknown' || fresh.restarting || fresh.launching || !this.o.replica?.isLeader) {
+        const restarting = fresh !== 'unknown' && fresh?.restarting !== undefined;
+        kernel.log.info(restarting ? 'The kernel is being restarted by another replica; detaching.' : 'The kernel is gone here; detaching (its record is left to the leader or was removed by another replica).');
+        this.detach(kernel, restarting ? 'restarting' : 'dead');
+        return;
+      }
+    }
+    const record = await this.o.store.get(kernel.id);
     const leftovers = kernel.provisioner.resources;
-    this.o.store.delete(kernel.id);
+    await this.o.store.delete(kernel.id).catch((e: unknown) => kernel.log.warn("Deleting the kernel's record failed.", { error: e }));
     kernel.log.warn('The kernel is gone; removing it.', { exitCode: kernel.provisioner.poll() });
     kernel.closeBridges('dead');
     kernel.monitor.close();
@@ -485,6 +593,8 @@ export class KernelManager {
     return kernel.serialized(async () => {
       // A restart half done when the API stops answering would lose the kernel: start none then.
       await this.requireApi(`Kernel ${kernelId} cannot be restarted (it keeps running, unchanged)`);
+      // Other replicas that see the pod go then detach instead of taking the kernel for dead.
+      if (this.o.store.shared) await this.record(kernel, undefined, { restarting: new Date().toISOString() });
       kernel.restarting = true;
       for (const bridge of kernel.bridges) bridge.sendStatus('restarting');
       try {
@@ -504,7 +614,7 @@ export class KernelManager {
       kernel.monitor.executionState = 'starting';
       kernel.monitor.connect(kernel.connectionInfo);
       await Promise.all([...kernel.bridges].map((bridge) => bridge.connect(kernel.connectionInfo)));
-      this.record(kernel);
+      await this.record(kernel);
       kernel.log.info('Kernel restarted.');
       return kernel.model();
     });
@@ -526,7 +636,7 @@ export class KernelManager {
       if (settled === 'removed') return;
       if (settled === 'pending') throw new KubernetesUnreachableError(`Kernel ${kernelId} cannot be shut down (it is recorded, not re-attached yet; the record is kept)`, { kernelId, kept: true });
     }
-    const kernel = this.kernels.get(kernelId);
+    const kernel = this.kernels.get(kernelId) ?? (this.o.store.shared ? await this.adopt(kernelId) : undefined);
     if (!kernel) throw new NotFoundError('GP_NO_SUCH_KERNEL', `No such kernel: ${kernelId}.`, { kernelId });
     await kernel.serialized(async () => {
       if (this.kernels.get(kernelId) !== kernel) return;
@@ -542,7 +652,7 @@ export class KernelManager {
       kernel.closeBridges();
       kernel.monitor.close();
       await kernel.provisioner.cleanup().catch(() => undefined);
-      this.o.store.delete(kernelId);
+      await this.o.store.delete(kernelId).catch((e: unknown) => kernel.log.warn("Deleting the kernel's record failed (the garbage collector removes a record owned by the pod).", { error: e }));
       kernel.log.info('Kernel shut down.');
     });
   }
@@ -555,7 +665,8 @@ export class KernelManager {
    * is tried now (the API is known to be down), only scheduled.
    */
   async reattach(options: { attempt?: boolean } = {}): Promise<ReattachResult> {
-    for (const record of this.o.store.list()) {
+    for (const record of await this.o.store.list()) {
+      if (this.o.store.shared && (record.launching || record.restarting) && !this.o.replica?.isLeader) continue;
       if (!this.kernels.has(record.kernelId) && !this.pending.has(record.kernelId)) this.pending.set(record.kernelId, { record, failures: 0 });
     }
     if (options.attempt === false) {
@@ -603,6 +714,18 @@ export class KernelManager {
     this.retryTimer.unref();
   }
 
+  /**
+   * Shared store: whether a recorded launch was abandoned (its replica's lease expired), so the leader may
+   * remove what it created. This replica's own launch counts as abandoned once it is no longer in flight.
+   */
+  private async abandoned(record: KernelRecord): Promise<boolean> {
+    const replica = this.o.replica;
+    if (!replica) return !this.starting.has(record.kernelId);
+    if (record.replica === replica.id || record.replica === undefined) return !this.starting.has(record.kernelId);
+    if (!replica.isLeader) return false;
+    return !(await replica.alive(record.replica));
+  }
+
   /** Settles one pending record (one attempt at a time per record). */
   private settle(kernelId: string): Promise<Settled> {
     let running = this.settling.get(kernelId);
@@ -626,6 +749,11 @@ export class KernelManager {
       else log.debug(`${what} failed again; retrying.`, fields);
       return 'pending';
     };
+    if (record.launching && this.o.store.shared && !(await this.abandoned(record))) {
+      // Another replica's launch in progress (or this one's): it finishes or removes it itself.
+      this.pending.delete(kernelId);
+      return 'kept';
+    }
     if (record.launching) {
       try {
         await deleteKernelResources(record.launching, { kubeConfig: this.o.kubeConfig, logger: log });
@@ -633,7 +761,11 @@ export class KernelManager {
         return transient("Deleting a record's objects (an unfinished launch's, or a dead kernel's leftovers)", e);
       }
       this.pending.delete(kernelId);
-      this.o.store.delete(kernelId);
+      try {
+        await this.o.store.delete(kernelId);
+      } catch (e) {
+        return transient("Deleting an unfinished launch's record", e);
+      }
       log.info('Deleted the objects of an unfinished launch or a dead kernel; its record was removed.', { namespace: record.launching.namespace, pod: record.launching.podName });
       return 'removed';
     }
@@ -655,9 +787,17 @@ export class KernelManager {
       return transient('Re-attaching to a recorded kernel', e);
     }
     this.pending.delete(kernelId);
+    if (!alive && this.o.store.shared) {
+      // Only the leader removes it, and only if the record still says the same (not a restart begun meanwhile).
+      const fresh = await this.o.store.get(kernelId, { fresh: true }).catch(() => undefined);
+      if (!this.o.replica?.isLeader || !fresh || fresh.restarting || fresh.launching) {
+        provisioner.detach();
+        return 'kept';
+      }
+    }
     if (!alive) {
       await provisioner.cleanup().catch(() => undefined);
-      this.o.store.delete(record.kernelId);
+      await this.o.store.delete(record.kernelId).catch((e: unknown) => log.warn("Deleting the record failed.", { error: e }));
       log.info('A recorded kernel is gone; its record was removed.');
       return 'removed';
     }
@@ -680,7 +820,7 @@ export class KernelManager {
       const pods = await core.listNamespacedPod({ namespace, labelSelector: 'kernel_id' });
       // Ownership is read after the listing: a launch records its intent before creating its pod, so any pod
       // the listing holds already has its record (or its launch in `starting`) by now.
-      const owned = new Set([...this.kernels.keys(), ...this.starting.keys(), ...this.pending.keys(), ...this.o.store.list().map((r) => r.kernelId)]);
+      const owned = new Set([...this.kernels.keys(), ...this.starting.keys(), ...this.pending.keys(), ...(await this.o.store.list()).map((r) => r.kernelId)]);
       for (const pod of pods.items) {
         const kernelId = pod.metadata?.labels?.kernel_id ?? '';
         if (owned.has(kernelId) || pod.metadata?.deletionTimestamp) continue;
@@ -726,7 +866,8 @@ export class KernelManager {
     for (const launch of launches) launch.abort.abort();
     await Promise.all(launches.map((launch) => launch.settled));
     const all = [...this.kernels.values()];
-    if (stopKernels) {
+    // With a shared store the other replicas serve these kernels: a replica going away never stops them.
+    if (stopKernels && !this.o.store.shared) {
       await Promise.all(all.map((k) => this.shutdown(k.id).catch((e: unknown) => k.log.warn('Stopping the kernel failed.', { error: e }))));
       return;
     }

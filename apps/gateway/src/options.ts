@@ -162,6 +162,16 @@ export const gatewayOptionTable = defineOptions({
     defaultText: '<jupyter data dir>/gp-gateway/kernels.json',
     env: 'GP_GATEWAY_STATE_FILE',
   }),
+  kernel_store: defineOption<'file' | 'kubernetes'>({
+    name: 'kernel_store',
+    kind: 'enum',
+    choices: ['file', 'kubernetes'],
+    section: GATEWAY_SECTION,
+    help:
+      "Where kernel records live. `file`: the `state_file` (one gateway process). `kubernetes`: one Secret per kernel in GP_NAMESPACE, owned by the kernel pod, watched by every replica: any number of gateway replicas serve any kernel, and a Lease elects the one that culls and sweeps (needs the state Role of `k8s-spec rbac --kernel-store kubernetes`).",
+    default: 'file',
+    env: 'GP_GATEWAY_KERNEL_STORE',
+  }),
   allowed_env: defineOption<string[]>({
     name: 'allowed_env',
     kind: 'list',

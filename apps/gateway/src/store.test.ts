@@ -12,28 +12,28 @@ function record(id: string): KernelRecord {
 }
 
 describe('FileKernelStore', () => {
-  it('persists records across instances, private to the user, leaving no temp files', () => {
+  it('persists records across instances, private to the user, leaving no temp files', async () => {
     const path = join(dir, 'a', 'kernels.json');
     const store = new FileKernelStore(path);
-    expect(store.list()).toEqual([]);
-    store.put(record('k1'));
-    store.put(record('k2'));
-    store.delete('k1');
+    expect(await store.list()).toEqual([]);
+    await store.put(record('k1'));
+    await store.put(record('k2'));
+    await store.delete('k1');
     const again = new FileKernelStore(path);
-    expect(again.list()).toEqual([record('k2')]);
-    expect(again.get('k2')?.provisionerInfo.kernel_ns).toBe('ns');
+    expect(await again.list()).toEqual([record('k2')]);
+    expect((await again.get('k2'))?.provisionerInfo.kernel_ns).toBe('ns');
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(readdirSync(join(dir, 'a'))).toEqual(['kernels.json']);
     expect(JSON.parse(readFileSync(path, 'utf8')).version).toBe(1);
   });
 
-  it('keeps a launch intent (the objects to delete) across instances until the record is replaced', () => {
+  it('keeps a launch intent (the objects to delete) across instances until the record is replaced', async () => {
     const path = join(dir, 'intent', 'kernels.json');
     const launching = { kernelId: 'k3', namespace: 'ns', namespaceMode: 'shared' as const, podName: 'alice-k3', deleteNamespace: false, objects: [{ apiVersion: 'v1', kind: 'Pod', name: 'alice-k3', namespace: 'ns' }] };
-    new FileKernelStore(path).put({ ...record('k3'), launching });
-    expect(new FileKernelStore(path).get('k3')?.launching).toEqual(launching);
-    new FileKernelStore(path).put(record('k3'));
-    expect(new FileKernelStore(path).get('k3')).toEqual(record('k3'));
+    await new FileKernelStore(path).put({ ...record('k3'), launching });
+    expect((await new FileKernelStore(path).get('k3'))?.launching).toEqual(launching);
+    await new FileKernelStore(path).put(record('k3'));
+    expect(await new FileKernelStore(path).get('k3')).toEqual(record('k3'));
   });
 
   it('refuses a corrupt or foreign file with a message naming it', () => {

@@ -25,6 +25,13 @@ export interface KernelRecord {
    * next one at start-up) deletes these objects, then the record.
    */
   launching?: KernelResourcesHandle;
+  /** The gateway replica that launched (or is restarting) the kernel (the Kubernetes store; see replica/). */
+  replica?: string;
+  /**
+   * ISO time a restart began (the Kubernetes store): the pod is being replaced, so another replica that sees
+   * it gone detaches instead of taking the kernel for dead. Cleared when the restart ends.
+   */
+  restarting?: string;
 }
 
 interface StoreFile {
@@ -41,32 +48,44 @@ export class KernelStoreError extends GpError {
   }
 }
 
+/**
+ * Where kernel records live: the local file (one gateway) or Kubernetes Secrets (any number of replicas,
+ * kube-store.ts). `put` resolves once the record is durable: a launch awaits its intent before creating anything.
+ */
 export interface KernelStore {
-  list(): KernelRecord[];
-  get(kernelId: string): KernelRecord | undefined;
-  put(record: KernelRecord): void;
-  delete(kernelId: string): void;
+  /** `file`, `memory` or `kubernetes` (logs). */
+  readonly kind: string;
+  /** Whether other gateway processes share these records (then kernels are adopted, housekeeping is elected). */
+  readonly shared: boolean;
+  list(): Promise<KernelRecord[]>;
+  /** `fresh`: bypass any cache (what another replica wrote a moment ago). */
+  get(kernelId: string, options?: { fresh?: boolean }): Promise<KernelRecord | undefined>;
+  put(record: KernelRecord): Promise<void>;
+  delete(kernelId: string): Promise<void>;
 }
 
 /** Keeps records in memory only (persistence disabled). */
 export class MemoryKernelStore implements KernelStore {
+  readonly kind: string = 'memory';
+  readonly shared = false;
   protected readonly records = new Map<string, KernelRecord>();
-  list(): KernelRecord[] {
+  async list(): Promise<KernelRecord[]> {
     return [...this.records.values()];
   }
-  get(kernelId: string): KernelRecord | undefined {
+  async get(kernelId: string): Promise<KernelRecord | undefined> {
     return this.records.get(kernelId);
   }
-  put(record: KernelRecord): void {
+  async put(record: KernelRecord): Promise<void> {
     this.records.set(record.kernelId, record);
   }
-  delete(kernelId: string): void {
+  async delete(kernelId: string): Promise<void> {
     this.records.delete(kernelId);
   }
 }
 
 /** Records in a JSON file, rewritten whole on each change (a handful of kernels: small). */
 export class FileKernelStore extends MemoryKernelStore {
+  override readonly kind = 'file';
   constructor(readonly path: string) {
     super();
     let text: string;
@@ -92,14 +111,13 @@ export class FileKernelStore extends MemoryKernelStore {
     }
   }
 
-  override put(record: KernelRecord): void {
-    super.put(record);
+  override async put(record: KernelRecord): Promise<void> {
+    this.records.set(record.kernelId, record);
     this.flush();
   }
 
-  override delete(kernelId: string): void {
-    if (!this.records.has(kernelId)) return;
-    super.delete(kernelId);
+  override async delete(kernelId: string): Promise<void> {
+    if (!this.records.delete(kernelId)) return;
     this.flush();
   }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   APPLICATION_RULES,
   KERNEL_RULES,
+  STATE_RULES,
   applicableRules,
   applicationBindings,
   applicationRole,
@@ -164,6 +165,27 @@ describe('opt-in rules', () => {
     expect(role.rules.at(-1)).toEqual(extra);
     role.rules.at(-1)?.verbs.push('delete');
     expect(extra.verbs).toEqual(['get']);
+  });
+});
+
+describe('replicated gateway state (kernelStore: kubernetes)', () => {
+  it('adds a Role and RoleBinding in the app namespace only, even when the app role is cluster-wide', () => {
+    for (const modes of [['shared'], ['auto']] as const) {
+      const objects = rbacManifests({ namespace: 'gw', modes, kernelStore: 'kubernetes' });
+      const state = objects.filter((o) => o.metadata.name === 'gateway-provisioners-state');
+      expect(kinds(state)).toEqual(['Role/gw/gateway-provisioners-state', 'RoleBinding/gw/gateway-provisioners-state']);
+      expect((state[0] as Role).rules).toEqual([
+        { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'] },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'create', 'update', 'delete'] },
+      ]);
+    }
+  });
+
+  it('ships nothing for the file store, and no secret rights beyond the state Role', () => {
+    expect(kinds(rbacManifests({ namespace: 'gw' }))).not.toContain('Role/gw/gateway-provisioners-state');
+    const app = applicationRole({ namespace: 'gw', kernelStore: 'kubernetes' }) as Role;
+    expect(app.rules.some((r) => r.resources?.includes('secrets') || r.resources?.includes('leases'))).toBe(false);
+    expect(grantedVerbs(STATE_RULES).every((v) => v.step.length > 0)).toBe(true);
   });
 });
 

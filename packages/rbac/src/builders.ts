@@ -1,5 +1,5 @@
 import { resolveOptions, type RbacOptions, type ResolvedRbacOptions } from './options.js';
-import { APPLICATION_RULES, KERNEL_RULES, type RuleEntry, type RulesTable } from './rules.js';
+import { APPLICATION_RULES, KERNEL_RULES, STATE_RULES, type RuleEntry, type RulesTable } from './rules.js';
 import type {
   ClusterRole,
   ClusterRoleBinding,
@@ -16,6 +16,8 @@ import type {
 export interface RuleTables {
   application?: RulesTable;
   kernel?: RulesTable;
+  /** The replicated gateway's state rules (`kernelStore: 'kubernetes'`); default `STATE_RULES`. */
+  state?: RulesTable;
 }
 
 const RBAC_V1 = 'rbac.authorization.k8s.io/v1' as const;
@@ -196,6 +198,24 @@ function roleBinding(
   return { apiVersion: RBAC_V1, kind: 'RoleBinding', metadata: { name, namespace, labels: { ...labels } }, subjects, roleRef };
 }
 
+/** `<appName>-state`: the state Role (kernel-record Secrets, replica Leases) in the application's namespace. */
+export function stateRole(options: RbacOptions = {}, tables: RuleTables = {}): Role {
+  const o = resolveOptions(options);
+  return {
+    apiVersion: RBAC_V1,
+    kind: 'Role',
+    metadata: { name: `${o.appName}-state`, namespace: o.namespace, labels: appLabels(o) },
+    rules: applicableRules(tables.state ?? STATE_RULES, o).map((e) => policyRule(e, o)),
+  };
+}
+
+/** The state Role bound to the application's ServiceAccount, in its namespace only. */
+export function stateBinding(options: RbacOptions = {}): RoleBinding {
+  const o = resolveOptions(options);
+  const name = `${o.appName}-state`;
+  return roleBinding(name, o.namespace, appLabels(o), [appSubject(o)], { apiGroup: RBAC_GROUP, kind: 'Role', name });
+}
+
 /**
  * Every object for these options, in apply order: ServiceAccounts, ClusterRoles/Roles, then bindings.
  * The kernel ClusterRole ships with `auto` (the launcher binds it in each new namespace) or with
@@ -209,7 +229,9 @@ export function rbacManifests(options: RbacOptions = {}, tables: RuleTables = {}
     ...kernelServiceAccounts(o),
     ...(withKernelRole ? [kernelClusterRole(o, tables)] : []),
     applicationRole(o, tables),
+    ...(o.kernelStore === 'kubernetes' ? [stateRole(o, tables)] : []),
     ...applicationBindings(o),
+    ...(o.kernelStore === 'kubernetes' ? [stateBinding(o)] : []),
     ...kernelBindings(o),
   ];
 }

@@ -17,6 +17,7 @@ export {
   APPLICATION_RULES,
   KERNEL_RULES,
   NAMESPACE_MODES,
+  STATE_RULES,
   TEMPLATE_RESOURCES,
   withoutRule,
   withoutVerb,
@@ -44,6 +45,8 @@ export {
   kernelClusterRole,
   kernelServiceAccounts,
   rbacManifests,
+  stateBinding,
+  stateRole,
   type GrantedVerb,
   type RuleTables,
 } from './builders.js';

@@ -26,7 +26,12 @@ describe('resolveOptions', () => {
       kernelServiceAccount: undefined,
       templateResources: [],
       extraRules: [],
+      kernelStore: 'file',
     });
+  });
+
+  it('refuses an unknown kernel store, naming the value and what is valid', () => {
+    expect(() => resolveOptions({ kernelStore: 'etcd' as 'file' })).toThrow(/"etcd" for kernelStore.*expected file or kubernetes/);
   });
 
   it('accepts mode aliases, removes duplicates and orders modes and resources', () => {

@@ -37,6 +37,11 @@ export interface RbacOptions {
   templateResources?: readonly TemplateResource[];
   /** Extra rules appended to the application's role (no wildcards). */
   extraRules?: readonly PolicyRule[];
+  /**
+   * `kubernetes`: gp-gateway keeps kernel records in Secrets and elects a leader with Leases
+   * (`--kernel-store kubernetes`, replicas): adds the state Role and its RoleBinding in `namespace`. Default `file`.
+   */
+  kernelStore?: 'file' | 'kubernetes';
   /** Where the options came from, for error messages (default: the built-in option names). */
   source?: (option: keyof RbacOptions) => ValueSource;
 }
@@ -54,6 +59,7 @@ export interface ResolvedRbacOptions {
   kernelServiceAccount: string | undefined;
   templateResources: TemplateResource[];
   extraRules: PolicyRule[];
+  kernelStore: 'file' | 'kubernetes';
 }
 
 export const DEFAULT_APP_NAME = 'gateway-provisioners';
@@ -174,7 +180,11 @@ export function resolveOptions(options: RbacOptions = {}): ResolvedRbacOptions {
   const clusterScoped = modes.includes('auto') || (modes.includes('byo') && byoNamespaces.length === 0);
   const extraRules = list('extraRules', options.extraRules, 'rules').map((rule) => validateRule(rule, fail, clusterScoped));
 
+  const kernelStore = options.kernelStore ?? 'file';
+  if (kernelStore !== 'file' && kernelStore !== 'kubernetes') fail('kernelStore', kernelStore, 'file or kubernetes');
+
   return {
+    kernelStore,
     appName,
     namespace,
     serviceAccountName,

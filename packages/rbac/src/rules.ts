@@ -207,6 +207,42 @@ export const KERNEL_RULES: RulesTable = [
   },
 ];
 
+/**
+ * The replicated gateway's state (`gp-gateway --kernel-store kubernetes`): kernel records as Secrets and the
+ * replicas' Leases, only ever in the application's own namespace (a Role there, whatever the namespace modes: no
+ * cluster-wide secrets). Steps: the gateway's store and replica life cycle (apps/gateway/src/kube-store.ts,
+ * replica/leases.ts); apps/gateway/src/kube-store-rbac.k8s.test.ts shows each verb is needed.
+ */
+export const STATE_RULES: RulesTable = [
+  {
+    id: 'kernel-records',
+    apiGroup: '',
+    resource: 'secrets',
+    scope: 'namespaced',
+    verbs: {
+      get: 'adopt: read the record of a kernel another replica started a moment ago (not in the watch cache yet), and re-read it fresh before removing a dead kernel',
+      list: 'discover: initial LIST of the shared record watch (label gp.jupyter.org/kernel-record)',
+      watch: 'discover: the shared record WATCH (kernels started, restarted, shut down by other replicas)',
+      create: 'launch: record the launch intent before the first kernel object exists',
+      update: 'record: the running kernel (connection info, owner reference to its pod), a restart in progress and its end',
+      delete: 'shutdown: remove the record with the kernel',
+    },
+  },
+  {
+    id: 'replica-leases',
+    apiGroup: 'coordination.k8s.io',
+    resource: 'leases',
+    scope: 'namespaced',
+    verbs: {
+      get: 'elect: read the leader lease, and a replica\'s lease to know whether its recorded launch is abandoned',
+      list: 'elect: the leader lists replica leases to delete those of dead replicas',
+      create: 'elect: create this replica\'s lease and, if none exists, the leader lease',
+      update: 'elect: renew this replica\'s lease and take or renew the leader lease',
+      delete: 'elect: a replica deletes its own lease on exit; the leader deletes dead replicas\' leases',
+    },
+  },
+];
+
 /** A copy of `table` without the entry `id` (throws if there is none, so a typo cannot pass a test). */
 export function withoutRule(table: RulesTable, id: string): RuleEntry[] {
   if (!table.some((entry) => entry.id === id)) throw new Error(`No rule ${JSON.stringify(id)} in the table`);

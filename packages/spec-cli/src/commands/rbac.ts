@@ -32,6 +32,8 @@ export interface RbacArgs {
   kernelServiceAccount?: string;
   templateResources: string[];
   extraRule: string[];
+  /** `kubernetes`: the replicated gp-gateway's state Role (kernel-record Secrets, Leases). */
+  kernelStore?: string;
   output: string;
 }
 
@@ -48,6 +50,7 @@ const FLAG_OF: Record<keyof RbacOptions, string> = {
   kernelServiceAccount: 'kernel-service-account',
   templateResources: 'template-resources',
   extraRules: 'extra-rule',
+  kernelStore: 'kernel-store',
   source: 'source',
 };
 
@@ -79,6 +82,7 @@ export function rbacOptionsFromArgs(args: Omit<RbacArgs, 'output'>): RbacOptions
     ...(args.kernelServiceAccount !== undefined ? { kernelServiceAccount: args.kernelServiceAccount } : {}),
     templateResources: args.templateResources as RbacOptions['templateResources'],
     extraRules,
+    ...(args.kernelStore !== undefined ? { kernelStore: args.kernelStore as RbacOptions['kernelStore'] } : {}),
     source: (option) => flag(FLAG_OF[option]),
   };
 }
@@ -160,6 +164,10 @@ export function createRbacCommand(io: RbacCommandIo = stdoutIo): CommandModule {
           array: true,
           default: [],
           describe: 'An extra rule for the application role, as JSON (repeatable; no "*" wildcards).',
+        })
+        .option('kernel-store', {
+          type: 'string',
+          describe: "gp-gateway's --kernel-store: `kubernetes` adds the state Role (kernel-record Secrets, replica Leases) in --namespace; default file (nothing added).",
         })
         .option('output', {
           alias: 'o',
