@@ -19,6 +19,7 @@ import {
   portRangeToString,
   sendCommRequest,
   sharedResponseListener,
+  substituteArgv,
   silentLogger,
   type KernelConnectionInfo,
   type Logger,
@@ -29,7 +30,7 @@ import { parseLauncherArgs } from '../cli.js';
 import { launchCustomResource, SPARK_APPLICATION, type CustomResourceType } from '../crd.js';
 import { HELM_LAUNCH_TIMEOUT_ENV, KERNELSPEC_SETTINGS, readHostSettings, type Env, type HostSettings, type KernelSpecSetting } from '../env.js';
 import { KubernetesApiError, type ObjectRef } from '../errors.js';
-import { resolveLaunch, type LaunchRequest, type NamespaceMode, type ResolvedLaunch, type SparkContextInitMode } from '../inputs.js';
+import { resolveLaunch, type LaunchRequest, type NamespaceMode, type ResolvedLaunch, type SparkInitMode as SparkContextInitMode } from '../inputs.js';
 import { call, createKubeClient, loadKubeConfig, resourcePath, SA_TOKEN } from '../kube.js';
 import { inClusterHost, launcherSpawnEnv } from './spawn-env.js';
 import { checkClientSparkOpts, sparkSubmitArgs } from '../spark-opts.js';
@@ -43,7 +44,6 @@ import { checkProvisionerInfo, handleFromInfo, PROVISIONER_INFO_VERSION, type Cu
 import {
   detectGpLauncher,
   provisionerConfig,
-  substituteArgv,
   substituteEnvValues,
   type GpLauncherInvocation,
   type KernelSpecLike,
@@ -209,7 +209,7 @@ export abstract class KubernetesProvisionerBase {
 
   /** The handle a launch of `r` creates (names are deterministic), for spawned launchers that return none. */
   protected plannedHandle(r: ResolvedLaunch): KernelResourcesHandle {
-    const automatic = r.namespaceMode === 'automatic';
+    const automatic = r.namespaceMode === 'auto';
     return {
       kernelId: r.kernelId,
       namespace: r.namespace,
@@ -449,7 +449,7 @@ export abstract class KubernetesProvisionerBase {
       env.KERNEL_SERVICE_ACCOUNT_NAME = resolved.serviceAccountName;
       // A spawned launcher gets the namespace it must use, except in automatic mode, where gp's launcher
       // creates it (and would read a KERNEL_NAMESPACE as bring-your-own).
-      if (resolved.namespaceMode !== 'automatic') env.KERNEL_NAMESPACE = resolved.namespace;
+      if (resolved.namespaceMode !== 'auto') env.KERNEL_NAMESPACE = resolved.namespace;
       if (invocation) request.env = env;
       // A client's spark-submit options are checked here (403 naming admin-owned settings); a spawned run.sh gets
       // the whole option list split into one argument per line, so it never evals or globs a client's text.
@@ -519,7 +519,7 @@ export abstract class KubernetesProvisionerBase {
       if (options.signal?.aborted) throw cancelledError(p, 'before-launch');
       if (p.invocation) {
         this.handle = await this.createResources(p.request, p.invocation, p.restart);
-        if (this.handle.namespaceMode === 'automatic' && !p.restart) progress.emit('namespace-created', `Namespace ${this.handle.namespace} created`, { namespace: this.handle.namespace });
+        if (this.handle.namespaceMode === 'auto' && !p.restart) progress.emit('namespace-created', `Namespace ${this.handle.namespace} created`, { namespace: this.handle.namespace });
       } else {
         this.handle = this.plannedHandle(p.resolved);
         processFailure = this.spawnLauncher(p);
