@@ -133,5 +133,5 @@ export {
   type LaunchProgressEvent,
   type LaunchProgressListener,
   type LaunchProgressType,
-} from './watch/progress.js';
-export { resolveLaunchTimeout, type LaunchTimeout, type LaunchTimeoutInput } from './watch/launch-timeout.js';
+} from './launch-policy/progress.js';
+export { resolveLaunchTimeout, type LaunchTimeout, type LaunchTimeoutInput } from './launch-policy/launch-timeout.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ResponseListener, type KernelConnectionInfo } from '@gp/core';
 import { JupyterKernelClient, repoRoot, testPython, testPythonBin, useCluster } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LaunchProgressEvent } from '../watch/progress.js';
+import type { LaunchProgressEvent } from '../launch-policy/progress.js';
 import { KernelLaunchError } from '../watch/errors.js';
 import type { KernelSpecLike } from './kernelspec.js';
 import { createKubeClient } from '../kube.js';

@@ -38,8 +38,8 @@ import { deleteKernelResources, launchKernelResources, type KernelResourcesHandl
 import { KernelLaunchCodes, KernelLaunchError } from '../watch/errors.js';
 import { WatchHub } from '../watch/hub.js';
 import { KernelWatcher, type KernelStatus } from '../watch/kernel-watcher.js';
-import { resolveLaunchTimeout, type LaunchTimeout } from '../watch/launch-timeout.js';
-import { LaunchProgress, type LaunchProgressListener } from '../watch/progress.js';
+import { resolveLaunchTimeout, type LaunchTimeout } from '../launch-policy/launch-timeout.js';
+import { LaunchProgress, type LaunchProgressListener } from '../launch-policy/progress.js';
 import { checkProvisionerInfo, handleFromInfo, PROVISIONER_INFO_VERSION, type CustomResourceRef, type ProvisionerInfo } from './info.js';
 import {
   detectGpLauncher,
