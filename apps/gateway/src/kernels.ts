@@ -5,7 +5,7 @@
  * idle culling live here; HTTP lives in server.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { GpError, type KernelConnectionInfo, type Logger, type ResponseListener } from '@gp/core';
+import { GpError, namespaceModeOf, type KernelConnectionInfo, type Logger, type ResponseListener } from '@gp/core';
 import {
   createProvisioner,
   deleteKernelResources,
@@ -109,7 +109,7 @@ export class KernelShutdownError extends GpError {
 
 /** The kernel object a launch creates: its pod, or its SparkApplication. */
 function plannedHandle(provisioner: Provisioner, p: PreparedLaunch): KernelResourcesHandle {
-  const automatic = p.namespaceMode === 'automatic';
+  const automatic = p.namespaceMode === 'auto';
   const t = SPARK_APPLICATION;
   const kernelObject =
     provisioner.provisionerName === 'spark-operator-provisioner'
@@ -283,7 +283,7 @@ export class KernelManager {
   running(): Array<{ kernelspec: string; namespace: string }> {
     return [...this.kernels.values()].map((k) => {
       const info = k.provisioner.getProvisionerInfo();
-      return { kernelspec: k.name, namespace: info.gp?.namespace_mode === 'automatic' ? AUTOMATIC_NAMESPACE : (info.kernel_ns ?? '') };
+      return { kernelspec: k.name, namespace: namespaceModeOf(info.gp?.namespace_mode) === 'auto' ? AUTOMATIC_NAMESPACE : (info.kernel_ns ?? '') };
     });
   }
 

@@ -8,6 +8,8 @@ import {
   defineOption,
   defineOptions,
   jupyterDataDir,
+  KERNEL_ENV,
+  kernelEnvNames,
   resolveConfig,
   splitCommaList,
   transportEncryptionOption,
@@ -18,33 +20,25 @@ import {
   type ValuesOf,
 } from '@gp/core';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { VOLUME_LIST_VARIABLES } from '@gp/launcher';
 import type { ResponseListener, Logger } from '@gp/core';
 import { parsePoolEntries, type PoolEntry } from './pools.js';
 
 export const GATEWAY_SECTION = 'GatewayApp';
 
 /**
- * The request variables the gateway guards, each with its reason: the one definition behind
- * `ADMIN_ONLY_ENV`, `MOUNT_BEARING_ENV` and the wildcard rule of --allowed-env.
+ * The request variables the gateway guards, each with its reason, derived from the kernel contract's
+ * catalogue of `KERNEL_*` variables (`KERNEL_ENV` of @gp/core): the one definition behind `ADMIN_ONLY_ENV`,
+ * `MOUNT_BEARING_ENV` and the wildcard rule of --allowed-env.
  * - admin-only: they choose where and as whom a kernel runs (namespace, service account, ids, images);
- * - mount-bearing: they put volumes or config into the kernel's pods — the variables the templates parse
- *   into volume and mount lists (`VOLUME_LIST_VARIABLES` of @gp/templates, through @gp/launcher), and
- *   the SparkApplication's `sparkConfigMap`.
+ * - mount-bearing: they put volumes or config into the kernel's pods (the templates' volume and mount lists,
+ *   the SparkApplication's `sparkConfigMap`).
  * Only naming one in --allowed-env allows it; a wildcard never does.
  */
-export const GUARDED_ENV: Readonly<Record<string, 'admin-only' | 'mount-bearing'>> = Object.freeze({
-  KERNEL_NAMESPACE: 'admin-only',
-  KERNEL_SERVICE_ACCOUNT_NAME: 'admin-only',
-  KERNEL_UID: 'admin-only',
-  KERNEL_GID: 'admin-only',
-  KERNEL_IMAGE: 'admin-only',
-  KERNEL_EXECUTOR_IMAGE: 'admin-only',
-  KERNEL_CLUSTER_ROLE: 'admin-only',
-  KERNEL_ID: 'admin-only',
-  ...Object.fromEntries(VOLUME_LIST_VARIABLES.map((name) => [name, 'mount-bearing' as const])),
-  KERNEL_SPARKAPP_CONFIG_MAP: 'mount-bearing',
-});
+export const GUARDED_ENV: Readonly<Record<string, 'admin-only' | 'mount-bearing'>> = Object.freeze(
+  Object.fromEntries(
+    KERNEL_ENV.filter((v) => v.setBy === 'admin').map((v) => [v.name, v.mounts ? ('mount-bearing' as const) : ('admin-only' as const)]),
+  ),
+);
 
 const guarded = (why: 'admin-only' | 'mount-bearing'): string[] =>
   Object.entries(GUARDED_ENV).filter(([, w]) => w === why).map(([name]) => name);
@@ -55,18 +49,7 @@ export const ADMIN_ONLY_ENV: readonly string[] = guarded('admin-only');
 export const MOUNT_BEARING_ENV: readonly string[] = guarded('mount-bearing');
 
 /** What clients may set by default: who they are, where they work, and resource requests. */
-export const DEFAULT_ALLOWED_ENV = [
-  'KERNEL_USERNAME',
-  'KERNEL_WORKING_DIR',
-  'KERNEL_LAUNCH_TIMEOUT',
-  'KERNEL_CPUS',
-  'KERNEL_MEMORY',
-  'KERNEL_GPUS',
-  'KERNEL_CPUS_LIMIT',
-  'KERNEL_MEMORY_LIMIT',
-  'KERNEL_GPUS_LIMIT',
-  'KERNEL_EXTRA_SPARK_OPTS',
-];
+export const DEFAULT_ALLOWED_ENV = kernelEnvNames((v) => v.setBy === 'client' && v.allowedByDefault === true);
 
 /** A comma-separated string or an array of strings; blanks are dropped. */
 function parseNameList(what: string): (raw: unknown, ctx: ParseContext) => string[] {

@@ -58,7 +58,6 @@ export {
   minPortRangeSize,
   normalizeKernelName,
   parseBoolean,
-  parseImageReference,
   parseInteger,
   parseLanguage,
   parseLaunchTimeout,
@@ -73,8 +72,75 @@ export {
   validateUsername,
   type Language,
   type PortRange,
-  type SparkInitMode,
 } from './config/validators.js';
+
+// The kernel contract (see ./contract/README.md): the facts kernelspec, launcher, provisioner, RBAC and
+// gateway share, each stated once.
+export {
+  DNS1123_LABEL_MAX,
+  DNS1123_LABEL_RULE,
+  DNS1123_SUBDOMAIN_RULE,
+  isDns1123Label,
+  isDns1123Subdomain,
+  isLabelValue,
+  kernelResourceName,
+  LABEL_VALUE_RULE,
+  sanitizeDns1123,
+  shortHash,
+  toDns1123Label,
+  toLabelValue,
+} from './contract/names.js';
+export { NAMESPACE_MODE_ALIASES, NAMESPACE_MODES, namespaceModeOf, parseNamespaceMode, type NamespaceMode } from './contract/namespace-modes.js';
+export { isSparkInitMode, parseSparkInitMode, SPARK_INIT_MODES, type SparkInitMode } from './contract/spark-init-modes.js';
+export { IMAGE_REFERENCE_PATTERN, MAX_IMAGE_REFERENCE_LENGTH, parseImageReference } from './contract/images.js';
+export {
+  AUTOMATIC_SERVICE_ACCOUNT,
+  DEFAULT_APP_NAME,
+  DEFAULT_KERNEL_CLUSTER_ROLE,
+  DEFAULT_KERNEL_GID,
+  DEFAULT_KERNEL_SERVICE_ACCOUNT,
+  DEFAULT_KERNEL_UID,
+  DEFAULT_LAUNCH_TIMEOUT,
+  DEFAULT_NAMESPACE,
+  KERNEL_COMPONENT,
+} from './contract/defaults.js';
+export {
+  ARGV_PLACEHOLDER_ARGS,
+  LAUNCHER_SCRIPTS,
+  LAUNCHER_TEMPLATES,
+  launcherKindOfScript,
+  PROVISIONER_NAMES,
+  substituteArgv,
+  type ArgvValues,
+  type KernelJson,
+  type KernelProvisionerMetadata,
+  type LauncherKind,
+  type LauncherScript,
+  type ProvisionerName,
+  type TemplateName,
+  type WrittenKernelJson,
+} from './contract/kernel-json.js';
+export {
+  KERNEL_ENV,
+  kernelEnvMarkdown,
+  kernelEnvNames,
+  kernelEnvVariable,
+  parseKernelEnv,
+  parseKernelQuantity,
+  parseNumericId,
+  type KernelEnvSetter,
+  type KernelEnvVariable,
+} from './contract/kernel-env.js';
+export { kernelRoleBinding, type KernelRoleBinding, type KernelRoleBindingInit } from './contract/kernel-role-binding.js';
+export {
+  ceilQuantity,
+  compareQuantities,
+  isNegative,
+  isWholeNumber,
+  parseQuantity,
+  toMebibytesCeil,
+  type Quantity,
+} from './contract/quantity.js';
 
 // The kernel connection protocol (see ./protocol/README.md): the response listener and its settings,
 // response payloads and keys, comm-port requests, and the Jupyter wire protocol.

@@ -10,12 +10,13 @@ import { stringify } from 'yaml';
 import { createLogger, isGpError, RESPONSE_VERSIONS_ENV } from '@gp/core';
 import { launchCustomResource, planCustomResource } from './crd.js';
 import { readHostSettings, type Env } from './env.js';
-import type { LaunchRequest, SparkContextInitMode } from './inputs.js';
+import type { LaunchRequest, SparkInitMode as SparkContextInitMode } from './inputs.js';
 import { launchKernelResources, planKernelResources } from './launch.js';
 import type { Manifest } from './manifests.js';
 import { sparkSubmitOptions } from './spark.js';
 
-export type LauncherKind = 'kubernetes' | 'custom_resource';
+export type { LauncherKind } from '@gp/core';
+import type { LauncherKind } from '@gp/core';
 
 export interface CliIo {
   argv: string[];

@@ -73,7 +73,7 @@ export function planCustomResource(request: LaunchRequest, options: Pick<CustomR
       if (isObject(r)) r.env = mergeEnv(r.env, resolved.podEnv, template.name);
     }
   }
-  const nsDocs = resolved.namespaceMode === 'automatic' ? automaticNamespaceManifests(resolved) : [];
+  const nsDocs = resolved.namespaceMode === 'auto' ? automaticNamespaceManifests(resolved) : [];
   const manifests = [...nsDocs, resource];
   const objects: ObjectRef[] = manifests.map(refOf);
   objects[objects.length - 1]!.plural = type.plural;
@@ -86,7 +86,7 @@ export function planCustomResource(request: LaunchRequest, options: Pick<CustomR
       namespace: resolved.namespace,
       namespaceMode: resolved.namespaceMode,
       podName: resolved.podName,
-      deleteNamespace: resolved.namespaceMode === 'automatic',
+      deleteNamespace: resolved.namespaceMode === 'auto',
       objects,
     },
   };

@@ -6,9 +6,15 @@
  * that cannot be read is a ConfigError naming the variable, never silently the default. An empty variable
  * counts as unset (core's rule), so `GP_UNAUTHORIZED_USERS=""` keeps refusing `root`.
  */
-import { isLabelValue } from './names.js';
 import {
   ConfigError,
+  DEFAULT_APP_NAME,
+  DEFAULT_KERNEL_CLUSTER_ROLE,
+  DEFAULT_KERNEL_SERVICE_ACCOUNT,
+  DEFAULT_NAMESPACE,
+  isLabelValue,
+  LABEL_VALUE_RULE,
+  parseNumericId,
   authorizedUsersOption,
   defineOption,
   defineOptions,
@@ -28,24 +34,13 @@ import {
 export type Env = Record<string, string | undefined>;
 export type { PortRange };
 
-const ID_RE = /^\d{1,10}$/;
-
-/** A numeric user/group id, 0..2147483647. */
-export function parseId(name: string, value: string, source: 'env' | 'request' = 'request'): number {
-  const v = value.trim();
-  const n = ID_RE.test(v) ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n > 2147483647) {
-    throw new ConfigError(name, { kind: source, name }, value, 'a non-negative integer id (0..2147483647)');
-  }
-  return n;
-}
 
 /** A list of numeric ids, e.g. GP_PROHIBITED_UIDS=0,65534. Any unreadable entry refuses the whole list (fail closed). */
 export function parseIdList(name: string, value: string | undefined, fallback: number[]): number[] {
   if (value === undefined) return fallback;
   return splitCommaList(value).map((entry) => {
     try {
-      return parseId(name, entry, 'env');
+      return parseNumericId(entry, name, { kind: 'env', name });
     } catch {
       throw new ConfigError(name, { kind: 'env', name }, value, 'a comma-separated list of numeric ids, e.g. "0,65534"');
     }
@@ -65,7 +60,7 @@ function parseName(raw: unknown, ctx: ParseContext): string {
 function parseAppName(raw: unknown, ctx: ParseContext): string {
   const name = parseName(raw, ctx);
   if (!isLabelValue(name)) {
-    throw new ConfigError(ctx.option, ctx.source, raw, 'a label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit');
+    throw new ConfigError(ctx.option, ctx.source, raw, LABEL_VALUE_RULE);
   }
   return name;
 }
@@ -100,11 +95,11 @@ const hostLaunchTimeoutOption = Object.freeze({ ...launchTimeoutOption, env: [..
 /** Every host setting, by option name. */
 export const HOST_OPTIONS = defineOptions({
   shared_namespace: hostOption('GP_SHARED_NAMESPACE', 'bool', true, 'Launch every kernel in GP_NAMESPACE (true) or in its own namespace (false).'),
-  namespace: hostOption('GP_NAMESPACE', 'string', 'default', 'The shared namespace.', parseName),
+  namespace: hostOption('GP_NAMESPACE', 'string', DEFAULT_NAMESPACE, 'The shared namespace.', parseName),
   allow_client_namespace: hostOption('GP_ALLOW_CLIENT_NAMESPACE', 'bool', false, 'In shared mode, let a request name another namespace (KERNEL_NAMESPACE).'),
-  kernel_cluster_role: hostOption('GP_KERNEL_CLUSTER_ROLE', 'string', 'kernel-controller', 'The ClusterRole bound to the kernel in automatic namespaces.', parseName),
-  default_kernel_service_account_name: hostOption('GP_DEFAULT_KERNEL_SERVICE_ACCOUNT_NAME', 'string', 'default', "The kernel's service account in shared mode.", parseName),
-  app_name: hostOption('GP_APP_NAME', 'string', 'gateway-provisioners', 'The app label of created namespaces and their objects.', parseAppName),
+  kernel_cluster_role: hostOption('GP_KERNEL_CLUSTER_ROLE', 'string', DEFAULT_KERNEL_CLUSTER_ROLE, 'The ClusterRole bound to the kernel in automatic namespaces.', parseName),
+  default_kernel_service_account_name: hostOption('GP_DEFAULT_KERNEL_SERVICE_ACCOUNT_NAME', 'string', DEFAULT_KERNEL_SERVICE_ACCOUNT, "The kernel's service account in shared mode.", parseName),
+  app_name: hostOption('GP_APP_NAME', 'string', DEFAULT_APP_NAME, 'The app label of created namespaces and their objects.', parseAppName),
   prohibited_uids: hostOption<number[]>('GP_PROHIBITED_UIDS', 'list', [0], 'User ids a kernel may not run as.', parseIds),
   prohibited_gids: hostOption<number[]>('GP_PROHIBITED_GIDS', 'list', [0], 'Group ids a kernel may not run as.', parseIds),
   mirror_working_dirs: hostOption('GP_MIRROR_WORKING_DIRS', 'bool', false, 'Honour KERNEL_WORKING_DIR.'),

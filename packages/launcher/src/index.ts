@@ -37,7 +37,6 @@ export {
   type LaunchRequest,
   type NamespaceMode,
   type ResolvedLaunch,
-  type SparkContextInitMode,
 } from './inputs.js';
 export { checkClientSparkOpts, SparkOptionsError } from './spark-opts.js';
 export { sparkSubmitOptions } from './spark.js';
@@ -63,10 +62,7 @@ export {
 } from './crd.js';
 export { checkDocuments, preparePod, type Manifest, type OwnerReference } from './manifests.js';
 export type { TemplateSource } from './render.js';
-/** The request variables the templates parse into volume and mount lists (the mount-bearing ones). */
-export { LIST_VARIABLES as VOLUME_LIST_VARIABLES } from '@gp/templates';
-export { kernelResourceName, toDns1123Label, toLabelValue } from './names.js';
-export { compareQuantities, parseQuantity, type Quantity } from './quantity.js';
+// Name rules and quantities are the kernel contract's: import them from @gp/core.
 
 // Errors of the Kubernetes side.
 export {
@@ -143,5 +139,5 @@ export {
   type LaunchProgressEvent,
   type LaunchProgressListener,
   type LaunchProgressType,
-} from './watch/progress.js';
-export { resolveLaunchTimeout, type LaunchTimeout, type LaunchTimeoutInput } from './watch/launch-timeout.js';
+} from './launch-policy/progress.js';
+export { resolveLaunchTimeout, type LaunchTimeout, type LaunchTimeoutInput } from './launch-policy/launch-timeout.js';

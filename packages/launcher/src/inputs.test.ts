@@ -2,7 +2,7 @@ import { AuthorizationError, ConfigError, GpError } from '@gp/core';
 import { describe, expect, it } from 'vitest';
 import { HOST_OPTIONS, parseIdList, readHostSettings } from './env.js';
 import { type LaunchRequest, resolveLaunch } from './inputs.js';
-import { isDns1123Label } from './names.js';
+import { isDns1123Label } from '@gp/core';
 
 const KID = '3f1b8a6c-2d4e-4f5a-9b8c-7d6e5f4a3b2c';
 
@@ -209,7 +209,7 @@ describe('resolveLaunch', () => {
 
   it('creates an automatic namespace named like the pod', () => {
     const r = resolveLaunch(request({ KERNEL_USERNAME: 'Bob.Smith' }, { GP_SHARED_NAMESPACE: 'false' }));
-    expect(r).toMatchObject({ namespaceMode: 'automatic', namespace: `bob-smith-${KID}`, podName: `bob-smith-${KID}`, serviceAccountName: 'kernel' });
+    expect(r).toMatchObject({ namespaceMode: 'auto', namespace: `bob-smith-${KID}`, podName: `bob-smith-${KID}`, serviceAccountName: 'kernel' });
   });
 
   it.each([

@@ -2,13 +2,31 @@
  * Resolution and validation of everything a launch needs, before anything is created: names, namespace mode,
  * identity, resources, authorization. Pure: the same request always resolves the same way.
  */
-import { AuthorizationError, ConfigError, parsePortRange, RESPONSE_VERSIONS_ENV, userListIncludes, validateUsername } from '@gp/core';
-import { type Env, type HostSettings, parseId } from './env.js';
-import { isDns1123Label, isDns1123Subdomain, isLabelValue, kernelResourceName, toDns1123Label } from './names.js';
-import { compareQuantities, isNegative, isWholeNumber, parseQuantity, type Quantity } from './quantity.js';
+import {
+  AUTOMATIC_SERVICE_ACCOUNT,
+  AuthorizationError,
+  compareQuantities,
+  ConfigError,
+  DEFAULT_KERNEL_GID,
+  DEFAULT_KERNEL_UID,
+  isLabelValue,
+  isSparkInitMode,
+  isWholeNumber,
+  kernelResourceName,
+  parseKernelEnv,
+  parsePortRange,
+  RESPONSE_VERSIONS_ENV,
+  SPARK_INIT_MODES,
+  toDns1123Label,
+  userListIncludes,
+  validateUsername,
+  type NamespaceMode,
+  type Quantity,
+  type SparkInitMode,
+} from '@gp/core';
+import type { Env, HostSettings } from './env.js';
 
-export type NamespaceMode = 'shared' | 'byo' | 'automatic';
-export type SparkContextInitMode = 'lazy' | 'eager' | 'none';
+export type { NamespaceMode, SparkInitMode };
 
 /** The launcher's command-line arguments (the reference's), as the kernelspec argv passes them. */
 export interface LaunchArgs {
@@ -19,7 +37,7 @@ export interface LaunchArgs {
   responseAddress: string;
   /** Base64 SPKI DER public key of the host's response listener. */
   publicKey: string;
-  sparkContextInitMode?: SparkContextInitMode;
+  sparkContextInitMode?: SparkInitMode;
   kernelClassName?: string;
   /** The kernelspec's name (its directory name); becomes KERNEL_NAME. */
   kernelName?: string;
@@ -70,7 +88,7 @@ export interface ResolvedLaunch {
   portRange: string;
   responseAddress: string;
   publicKey: string;
-  sparkContextInitMode: SparkContextInitMode;
+  sparkContextInitMode: SparkInitMode;
   kernelClassName?: string;
   kernelName?: string;
   resources: KernelResources;
@@ -84,10 +102,6 @@ export interface ResolvedLaunch {
 const req = (name: string) => ({ kind: 'request' as const, name });
 const flag = (name: string) => ({ kind: 'flag' as const, name });
 
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-const IMAGE_RE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/;
-const CLASS_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 const ENV_NAME_RE = /^KERNEL_[A-Za-z0-9_]+$/;
 /** `auto` / `required` for the pod's launcher; nothing for empty, `disabled` or an unfilled placeholder. */
 function transportEncryptionForPod(value: string | undefined): string | undefined {
@@ -100,36 +114,20 @@ function transportEncryptionForPod(value: string | undefined): string | undefine
 const RESPONSE_VERSIONS_RE = /^[1-9]\d?(,[1-9]\d?){0,7}$/;
 const RESPONSE_ADDRESS_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 const BASE64_RE = /^[A-Za-z0-9+/]+={0,2}$/;
-const LANGUAGE_RE = /^[A-Za-z][A-Za-z0-9_+-]{0,31}$/;
 
 function value(env: Env, name: string): string | undefined {
   const v = env[name];
   return v === undefined || v.trim() === '' ? undefined : v;
 }
 
+/** A name the request or the host gives, held to the contract's rule for a namespace or a service account. */
 function checkName(name: string, v: string, what: 'label' | 'subdomain'): string {
-  const ok = what === 'label' ? isDns1123Label(v) : isDns1123Subdomain(v);
-  if (!ok) {
-    throw new ConfigError(
-      name,
-      req(name),
-      v,
-      what === 'label'
-        ? 'a DNS-1123 label: at most 63 characters, lowercase letters, digits and "-", starting and ending with a letter or digit'
-        : 'a DNS-1123 subdomain: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit',
-    );
-  }
-  return v;
+  return parseKernelEnv<string>(what === 'label' ? 'KERNEL_NAMESPACE' : 'KERNEL_SERVICE_ACCOUNT_NAME', v, req(name), name);
 }
 
 function quantity(env: Env, name: string): Quantity | undefined {
   const v = value(env, name);
-  if (v === undefined) return undefined;
-  const q = parseQuantity(v.trim());
-  if (!q || isNegative(q)) {
-    throw new ConfigError(name, req(name), v, 'a non-negative Kubernetes quantity such as "500m", "2", "1.5Gi" or "512Mi"');
-  }
-  return q;
+  return v === undefined ? undefined : parseKernelEnv<Quantity>(name, v);
 }
 
 /** KERNEL_CPUS/MEMORY/GPUS and their limits: grammar, sign, whole GPUs, limit >= request. */
@@ -245,11 +243,8 @@ export function resolveNamespace(env: Env, settings: HostSettings, username: str
     return { mode: 'byo', namespace: clientNs, serviceAccountName: clientSa };
   }
   checkName('GP_KERNEL_CLUSTER_ROLE', settings.kernelClusterRole, 'subdomain');
-  return { mode: 'automatic', namespace: kernelResourceName(username, kernelId), serviceAccountName: clientSa ?? AUTOMATIC_SERVICE_ACCOUNT };
+  return { mode: 'auto', namespace: kernelResourceName(username, kernelId), serviceAccountName: clientSa ?? AUTOMATIC_SERVICE_ACCOUNT };
 }
-
-/** The service account created in automatic namespaces when the request names none. */
-export const AUTOMATIC_SERVICE_ACCOUNT = 'kernel';
 
 /** Validates the launcher arguments and the request, applies policy, and computes every name. Throws typed errors. */
 export function resolveLaunch(request: LaunchRequest): ResolvedLaunch {
@@ -270,12 +265,10 @@ export function resolveLaunch(request: LaunchRequest): ResolvedLaunch {
     throw new ConfigError('--public-key', flag('public-key'), request.publicKey ? '[base64 value not shown]' : request.publicKey, 'the base64 public key of the host response listener');
   }
   const sparkContextInitMode = request.sparkContextInitMode ?? 'none';
-  if (!['lazy', 'eager', 'none'].includes(sparkContextInitMode)) {
-    throw new ConfigError('--spark-context-initialization-mode', flag('spark-context-initialization-mode'), sparkContextInitMode, 'one of lazy, eager, none');
+  if (!isSparkInitMode(sparkContextInitMode)) {
+    throw new ConfigError('--spark-context-initialization-mode', flag('spark-context-initialization-mode'), sparkContextInitMode, `one of ${SPARK_INIT_MODES.join(', ')}`);
   }
-  if (request.kernelClassName !== undefined && !CLASS_NAME_RE.test(request.kernelClassName)) {
-    throw new ConfigError('--kernel-class-name', flag('kernel-class-name'), request.kernelClassName, 'a dotted class name such as ipykernel.ipkernel.IPythonKernel');
-  }
+  if (request.kernelClassName !== undefined) parseKernelEnv('KERNEL_CLASS_NAME', request.kernelClassName, flag('kernel-class-name'), '--kernel-class-name');
 
   // Only KERNEL_* names are read from the request env, and each must be a valid variable name.
   const kernelEnv: Record<string, string> = {};
@@ -287,19 +280,18 @@ export function resolveLaunch(request: LaunchRequest): ResolvedLaunch {
 
   const username = validateUsername(value(kernelEnv, 'KERNEL_USERNAME') ?? request.defaultUsername, 'KERNEL_USERNAME', req('KERNEL_USERNAME'));
   const language = value(kernelEnv, 'KERNEL_LANGUAGE');
-  if (language === undefined || !LANGUAGE_RE.test(language)) {
+  if (language === undefined) {
     throw new ConfigError(
       'KERNEL_LANGUAGE',
       req('KERNEL_LANGUAGE'),
       language,
-      language === undefined
-        ? 'python, r or scala; a host provisioner sets it from the kernelspec\'s "language" (kernel.json) — when you run the launcher yourself, set KERNEL_LANGUAGE'
-        : 'the kernel language from the kernelspec: python, r or scala',
+      'python, r or scala; a host provisioner sets it from the kernelspec\'s "language" (kernel.json) — when you run the launcher yourself, set KERNEL_LANGUAGE',
     );
   }
+  parseKernelEnv('KERNEL_LANGUAGE', language);
 
-  const uid = parseId('KERNEL_UID', value(kernelEnv, 'KERNEL_UID') ?? '1000');
-  const gid = parseId('KERNEL_GID', value(kernelEnv, 'KERNEL_GID') ?? '100');
+  const uid = parseKernelEnv<number>('KERNEL_UID', value(kernelEnv, 'KERNEL_UID') ?? String(DEFAULT_KERNEL_UID));
+  const gid = parseKernelEnv<number>('KERNEL_GID', value(kernelEnv, 'KERNEL_GID') ?? String(DEFAULT_KERNEL_GID));
   authorize(username, uid, gid, settings);
 
   const { mode, namespace, serviceAccountName } = resolveNamespace(kernelEnv, settings, username, kernelId);
@@ -314,23 +306,18 @@ export function resolveLaunch(request: LaunchRequest): ResolvedLaunch {
   const wd = value(kernelEnv, 'KERNEL_WORKING_DIR');
   if (wd !== undefined) {
     if (settings.mirrorWorkingDirs) {
-      if (!wd.startsWith('/') || CONTROL.test(wd) || wd.length > 4096) {
-        throw new ConfigError('KERNEL_WORKING_DIR', req('KERNEL_WORKING_DIR'), wd, 'an absolute path without control characters');
-      }
-      workingDir = wd;
+      workingDir = parseKernelEnv<string>('KERNEL_WORKING_DIR', wd);
     } else {
       delete kernelEnv.KERNEL_WORKING_DIR; // honoured only with GP_MIRROR_WORKING_DIRS=true
     }
   }
 
-  const image = value(kernelEnv, 'KERNEL_IMAGE')?.trim() ?? settings.imageName;
-  if (image === undefined || !IMAGE_RE.test(image) || image.length > 512) {
-    throw new ConfigError('KERNEL_IMAGE', req('KERNEL_IMAGE'), image, 'a container image reference such as "elyra/kernel-py:3.2.3" (set by the host from the kernelspec image_name, or GP_IMAGE_NAME)');
+  const imageText = value(kernelEnv, 'KERNEL_IMAGE') ?? settings.imageName;
+  if (imageText === undefined) {
+    throw new ConfigError('KERNEL_IMAGE', req('KERNEL_IMAGE'), imageText, 'a container image reference such as "elyra/kernel-py:3.2.3" (set by the host from the kernelspec image_name, or GP_IMAGE_NAME)');
   }
-  const executorImage = value(kernelEnv, 'KERNEL_EXECUTOR_IMAGE')?.trim() ?? settings.executorImageName ?? image;
-  if (!IMAGE_RE.test(executorImage) || executorImage.length > 512) {
-    throw new ConfigError('KERNEL_EXECUTOR_IMAGE', req('KERNEL_EXECUTOR_IMAGE'), executorImage, 'a container image reference');
-  }
+  const image = parseKernelEnv<string>('KERNEL_IMAGE', imageText);
+  const executorImage = parseKernelEnv<string>('KERNEL_EXECUTOR_IMAGE', value(kernelEnv, 'KERNEL_EXECUTOR_IMAGE') ?? settings.executorImageName ?? image);
 
   const resources = resolveResources(kernelEnv);
 

@@ -79,7 +79,7 @@ export function planKernelResources(request: LaunchRequest, options: Pick<Launch
   }
   const pod = preparePod(pods[0]!, resolved, template.name);
   const companions = docs.filter((d) => d !== pods[0]).map((d) => ownedByPod(d, pod));
-  const nsDocs = resolved.namespaceMode === 'automatic' ? automaticNamespaceManifests(resolved) : [];
+  const nsDocs = resolved.namespaceMode === 'auto' ? automaticNamespaceManifests(resolved) : [];
   const manifests = [...nsDocs, pod, ...companions];
   const seen = new Set<string>();
   for (const m of manifests) {
@@ -96,7 +96,7 @@ export function planKernelResources(request: LaunchRequest, options: Pick<Launch
       namespace: resolved.namespace,
       namespaceMode: resolved.namespaceMode,
       podName: resolved.podName,
-      deleteNamespace: resolved.namespaceMode === 'automatic',
+      deleteNamespace: resolved.namespaceMode === 'auto',
       objects: manifests.map(refOf),
     },
   };

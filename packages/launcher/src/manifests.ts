@@ -2,10 +2,9 @@
  * Validation of rendered documents before anything is sent, the objects of an automatic namespace, and the
  * wiring between them (pod env, ownerReferences). Pure.
  */
-import { AuthorizationError } from '@gp/core';
+import { AuthorizationError, isDns1123Subdomain, isLabelValue, KERNEL_COMPONENT, kernelRoleBinding } from '@gp/core';
 import { ManifestError } from './errors.js';
 import type { ResolvedLaunch } from './inputs.js';
-import { isDns1123Subdomain, isLabelValue } from './names.js';
 
 /** A Kubernetes object as plain JSON. */
 export interface Manifest {
@@ -44,7 +43,7 @@ export const CUSTOM_RESOURCE_KINDS: Readonly<Record<string, string>> = {
   SparkApplication: 'sparkoperator.k8s.io/v1beta2',
 };
 
-export const KERNEL_LABELS = { component: 'kernel' } as const;
+export const KERNEL_LABELS = { component: KERNEL_COMPONENT } as const;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -178,17 +177,17 @@ export function mergeEnv(templateEnv: unknown, launcherEnv: Record<string, strin
 
 /** Namespace, ServiceAccount and RoleBinding of an automatic namespace, in creation order. */
 export function automaticNamespaceManifests(r: ResolvedLaunch): Manifest[] {
-  const labels = { app: r.settings.appName, component: 'kernel', kernel_id: r.kernelId };
+  const labels = { app: r.settings.appName, component: KERNEL_COMPONENT, kernel_id: r.kernelId };
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: r.namespace, labels: { ...labels } } },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: r.serviceAccountName, namespace: r.namespace, labels: { ...labels } } },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: `${r.settings.kernelClusterRole}-binding`.slice(0, 253), namespace: r.namespace, labels: { ...labels } },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: r.settings.kernelClusterRole },
-      subjects: [{ kind: 'ServiceAccount', name: r.serviceAccountName, namespace: r.namespace }],
-    },
+    kernelRoleBinding({
+      name: `${r.settings.kernelClusterRole}-binding`.slice(0, 253),
+      namespace: r.namespace,
+      labels,
+      clusterRole: r.settings.kernelClusterRole,
+      serviceAccount: r.serviceAccountName,
+    }),
   ];
 }
 

@@ -185,7 +185,7 @@ async function fullLifeCycle(
   await again.shutdownRequested();
   await expect(again.wait({ timeoutMs: 60_000 })).resolves.not.toBeNull();
   await again.cleanup();
-  await expectNothingLeft(kernelId, prepared.namespaceMode === 'automatic' ? prepared.namespace : undefined);
+  await expectNothingLeft(kernelId, prepared.namespaceMode === 'auto' ? prepared.namespace : undefined);
   return { kernelId, namespace: prepared.namespace, saved };
 }
 

@@ -5,11 +5,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kernelTemplateVars, parseRenderedDocuments, renderTemplate, templateFilePath, type TemplateVars } from '@gp/templates';
-import { ConfigError } from '@gp/core';
+import { ConfigError, LAUNCHER_TEMPLATES } from '@gp/core';
 import type { ResolvedLaunch } from './inputs.js';
 import { checkRequestVolumes } from './manifests.js';
 
-export const KERNEL_POD_TEMPLATE = 'kernel-pod.yaml.j2';
+export const KERNEL_POD_TEMPLATE = LAUNCHER_TEMPLATES.kubernetes;
 
 export interface TemplateSource {
   name: string;

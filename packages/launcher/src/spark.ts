@@ -2,7 +2,7 @@
  * The extra spark-submit options `bin/run.sh` gets from the rendered kernel pod (`--spark-opts-out`): pod
  * templates for driver and executors, and the pod's cpu/memory mapped onto Spark's own settings.
  */
-import { ceilQuantity, isWholeNumber, parseQuantity, toMebibytesCeil } from './quantity.js';
+import { ceilQuantity, isWholeNumber, parseQuantity, toMebibytesCeil } from '@gp/core';
 import { ManifestError } from './errors.js';
 import type { Manifest } from './manifests.js';
 

@@ -1,3 +1,4 @@
+import { KERNEL_COMPONENT, kernelRoleBinding } from '@gp/core';
 import { resolveOptions, type RbacOptions, type ResolvedRbacOptions } from './options.js';
 import { APPLICATION_RULES, KERNEL_RULES, STATE_RULES, type RuleEntry, type RulesTable } from './rules.js';
 import type {
@@ -28,7 +29,7 @@ function appLabels(o: ResolvedRbacOptions): Record<string, string> {
 }
 
 function kernelLabels(o: ResolvedRbacOptions): Record<string, string> {
-  return { app: o.appName, component: 'kernel' };
+  return { app: o.appName, component: KERNEL_COMPONENT };
 }
 
 /** True when the application needs cluster-wide rights: automatic namespaces, or BYO without a namespace list. */
@@ -177,14 +178,14 @@ export function kernelServiceAccounts(options: RbacOptions = {}): ServiceAccount
 /** RoleBindings of the kernel ClusterRole to `kernelServiceAccount` in those namespaces (never cluster-wide). */
 export function kernelBindings(options: RbacOptions = {}): RoleBinding[] {
   const o = resolveOptions(options);
-  return kernelNamespaces(o).map((ns) =>
-    roleBinding(
-      `${o.appName}-kernel`,
-      ns,
-      kernelLabels(o),
-      [{ kind: 'ServiceAccount', name: o.kernelServiceAccount as string, namespace: ns }],
-      { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: o.kernelClusterRole },
-    ),
+  return kernelNamespaces(o).map((namespace) =>
+    kernelRoleBinding({
+      name: `${o.appName}-kernel`,
+      namespace,
+      labels: kernelLabels(o),
+      clusterRole: o.kernelClusterRole,
+      serviceAccount: o.kernelServiceAccount as string,
+    }),
   );
 }
 

@@ -1,6 +1,18 @@
-import { ConfigError, type ValueSource } from '@gp/core';
+import {
+  ConfigError,
+  DEFAULT_APP_NAME,
+  DEFAULT_KERNEL_CLUSTER_ROLE,
+  DEFAULT_NAMESPACE,
+  isDns1123Label,
+  isDns1123Subdomain,
+  NAMESPACE_MODE_ALIASES,
+  NAMESPACE_MODES,
+  namespaceModeOf,
+  type NamespaceMode,
+  type ValueSource,
+} from '@gp/core';
 import type { PolicyRule } from './types.js';
-import { NAMESPACE_MODES, TEMPLATE_RESOURCES, type NamespaceMode, type TemplateResource } from './rules.js';
+import { TEMPLATE_RESOURCES, type TemplateResource } from './rules.js';
 
 /** Options of every builder. All optional; `resolveOptions` fills the defaults and validates. */
 export interface RbacOptions {
@@ -62,24 +74,13 @@ export interface ResolvedRbacOptions {
   kernelStore: 'file' | 'kubernetes';
 }
 
-export const DEFAULT_APP_NAME = 'gateway-provisioners';
-export const DEFAULT_KERNEL_CLUSTER_ROLE = 'kernel-controller';
+/** The contract's defaults (`@gp/core`), re-exported for this package's users. */
+export { DEFAULT_APP_NAME, DEFAULT_KERNEL_CLUSTER_ROLE, isDns1123Label, isDns1123Subdomain };
 
 /** Built-in ClusterRoles an apply must never overwrite. */
 const RESERVED_ROLE_NAMES = new Set(['cluster-admin', 'admin', 'edit', 'view']);
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const MODE_ALIASES: Record<string, NamespaceMode> = { 'bring-your-own': 'byo', automatic: 'auto' };
 
 const defaultSource = (option: keyof RbacOptions): ValueSource => ({ kind: 'request', name: option });
-
-export function isDns1123Label(value: string): boolean {
-  return value.length <= 63 && DNS1123_LABEL.test(value);
-}
-
-export function isDns1123Subdomain(value: string): boolean {
-  return value.length <= 253 && DNS1123_SUBDOMAIN.test(value);
-}
 
 /** Fills defaults and validates; throws `ConfigError` naming the option, the value and what is valid. */
 export function resolveOptions(options: RbacOptions = {}): ResolvedRbacOptions {
@@ -108,7 +109,7 @@ export function resolveOptions(options: RbacOptions = {}): ResolvedRbacOptions {
   };
 
   const appName = label('appName', options.appName ?? DEFAULT_APP_NAME);
-  const namespace = label('namespace', options.namespace ?? 'default');
+  const namespace = label('namespace', options.namespace ?? DEFAULT_NAMESPACE);
   const serviceAccountName = subdomain('serviceAccountName', options.serviceAccountName ?? appName);
   const applicationRoleName = roleName('applicationRoleName', options.applicationRoleName ?? `${appName}-controller`);
 
@@ -118,11 +119,11 @@ export function resolveOptions(options: RbacOptions = {}): ResolvedRbacOptions {
   }
   const modes: NamespaceMode[] = [];
   for (const raw of rawModes) {
-    const mode = typeof raw === 'string' ? (MODE_ALIASES[raw] ?? raw) : raw;
-    if (!(NAMESPACE_MODES as readonly unknown[]).includes(mode)) {
-      fail('modes', raw, `one of ${NAMESPACE_MODES.join(', ')} (aliases: bring-your-own, automatic)`);
+    const mode = namespaceModeOf(raw);
+    if (mode === undefined) {
+      return fail('modes', raw, `one of ${NAMESPACE_MODES.join(', ')} (aliases: ${Object.keys(NAMESPACE_MODE_ALIASES).join(', ')})`);
     }
-    if (!modes.includes(mode as NamespaceMode)) modes.push(mode as NamespaceMode);
+    if (!modes.includes(mode)) modes.push(mode);
   }
   modes.sort((a, b) => NAMESPACE_MODES.indexOf(a) - NAMESPACE_MODES.indexOf(b));
 

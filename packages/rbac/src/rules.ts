@@ -12,13 +12,14 @@
  * Each annotation starts with the step's name; @gp/launcher's rbac-proof.k8s.test.ts checks that this step fails with 403 without it.
  */
 
-/** How kernels find their namespace (spec "Namespaces"). */
-export type NamespaceMode = 'shared' | 'byo' | 'auto';
+import { NAMESPACE_MODES, type NamespaceMode } from '@gp/core';
+
+/** How kernels find their namespace: the kernel contract's modes (`@gp/core`), re-exported. */
+export { NAMESPACE_MODES, type NamespaceMode };
 
 /** Extra resources a pod template may declare next to the Pod (created with an ownerReference to the pod). */
 export type TemplateResource = 'secrets' | 'persistentvolumeclaims' | 'services' | 'configmaps';
 
-export const NAMESPACE_MODES: readonly NamespaceMode[] = ['shared', 'byo', 'auto'];
 export const TEMPLATE_RESOURCES: readonly TemplateResource[] = [
   'secrets',
   'persistentvolumeclaims',

@@ -6,13 +6,13 @@ import { defineOption } from './options.js';
 import {
   DISABLED_PORT_RANGE,
   LANGUAGES,
-  SPARK_INIT_MODES,
-  parseImageReference,
   parseLaunchTimeout,
   type Language,
   type PortRange,
-  type SparkInitMode,
 } from './validators.js';
+import { parseImageReference } from '../contract/images.js';
+import { DEFAULT_LAUNCH_TIMEOUT } from '../contract/defaults.js';
+import { SPARK_INIT_MODES, type SparkInitMode } from '../contract/spark-init-modes.js';
 import type { LogLevel } from '../logging.js';
 
 /** The reference's class for provisioner settings; config files may use it as a section. */
@@ -57,7 +57,7 @@ export const launchTimeoutOption = defineOption<number>({
   kind: 'int',
   section: PROVISIONER_SECTION,
   help: 'Number of seconds to wait for the kernel to start and report its connection information before giving up. Must be a positive integer.',
-  default: 30,
+  default: DEFAULT_LAUNCH_TIMEOUT,
   env: ['GP_LAUNCH_TIMEOUT', 'KERNEL_LAUNCH_TIMEOUT'],
   parse: (raw, ctx) => parseLaunchTimeout(raw, ctx.option, ctx.source),
 });

@@ -3,7 +3,6 @@ import { ConfigError } from '../errors.js';
 import {
   normalizeKernelName,
   parseBoolean,
-  parseImageReference,
   parseInteger,
   parseLanguage,
   splitCommaList,
@@ -97,21 +96,6 @@ describe('parseUserList', () => {
     // A YAML/JSON list from a config file is an array, which is fine.
     expect(parseUserList(['root', 'admin'])).toEqual(['root', 'admin']);
     expect(parseUserList('root,admin')).toEqual(['root', 'admin']);
-  });
-});
-
-describe('parseImageReference', () => {
-  it('accepts registry, path, tag and digest forms, trimmed', () => {
-    expect(parseImageReference('elyra/kernel-py:3.2.3')).toBe('elyra/kernel-py:3.2.3');
-    expect(parseImageReference(' registry.example.com:5000/team/my-R-image:dev ')).toBe('registry.example.com:5000/team/my-R-image:dev');
-    expect(parseImageReference('img@sha256:0123abcd')).toBe('img@sha256:0123abcd');
-  });
-  it('refuses empty, spaced, quoted, shell-ish and overlong references, naming the option', () => {
-    for (const raw of ['', '   ', 'foo bar', 'foo"; rm -rf /', '-img', 'im\tg', `a${'b'.repeat(512)}`, 42]) {
-      expect(() => parseImageReference(raw, '--image-name', { kind: 'flag', name: 'image-name' })).toThrow(
-        /for --image-name \(from command-line flag --image-name\): expected a container image reference such as elyra\/kernel-py:3\.2\.3/,
-      );
-    }
   });
 });
 

@@ -84,9 +84,6 @@ export function kernelJsonLanguage(language: Language): 'python' | 'R' | 'scala'
   return language === 'Python' ? 'python' : language === 'R' ? 'R' : 'scala';
 }
 
-export const SPARK_INIT_MODES = ['lazy', 'eager', 'none'] as const;
-export type SparkInitMode = (typeof SPARK_INIT_MODES)[number];
-
 // Brackets, braces and quotes only get into a name when a list is written as a Python/JSON literal
 // (GP_UNAUTHORIZED_USERS="['root']"); taken as names they would silently let `root` through.
 const LIST_SYNTAX = /[[\]{}'"]/;
@@ -207,27 +204,6 @@ export function normalizeKernelName(raw: string, option = 'kernel_name', source:
     );
   }
   return name;
-}
-
-/**
- * A container image reference as the kernel launcher accepts it (`elyra/kernel-py:3.2.3`,
- * `registry:5000/team/img@sha256:...`): no whitespace, quotes or control characters, at most 512 characters.
- * Checked at install time so a bad `--image-name` fails there, not at every kernel launch.
- */
-export const IMAGE_REFERENCE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/;
-export const MAX_IMAGE_REFERENCE_LENGTH = 512;
-
-export function parseImageReference(raw: unknown, option = 'image_name', source: ValueSource = DEFAULT_SOURCE): string {
-  if (typeof raw === 'string') {
-    const ref = raw.trim();
-    if (IMAGE_REFERENCE_PATTERN.test(ref) && ref.length <= MAX_IMAGE_REFERENCE_LENGTH) return ref;
-  }
-  throw new ConfigError(
-    option,
-    source,
-    raw,
-    `a container image reference such as elyra/kernel-py:3.2.3 (letters, digits and . _ - / : @, starting with a letter or digit, at most ${MAX_IMAGE_REFERENCE_LENGTH} characters)`,
-  );
 }
 
 /** A dotted Python class path such as `ipykernel.ipkernel.IPythonKernel`. */

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryLogger } from '../logging.js';
 import { ResponseListener } from './listener.js';
 import { encodeResponse } from './payload.js';
-import { exchange, openIdle } from './test-helpers.js';
+import { exchange, openIdle } from './sockets.test-helper.js';
 
 const listeners: ResponseListener[] = [];
 const idle: Socket[] = [];

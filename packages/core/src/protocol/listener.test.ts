@@ -11,7 +11,7 @@ import {
 } from './listener.js';
 import { encodeResponsePayload } from './payload.js';
 import { createMemoryLogger } from '../logging.js';
-import { sendRaw } from './test-helpers.js';
+import { sendRaw } from './sockets.test-helper.js';
 
 const listeners: ResponseListener[] = [];
 const servers: Server[] = [];

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ResponseListener, sendCommRequest } from '@gp/core';
 import { JupyterKernelClient, repoRoot, testPython } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killStartedProcesses, startProcess } from './process.js';
+import { killStartedProcesses, startProcess } from './process.test-helper.js';
 
 const launchers = join(repoRoot, 'packages', 'launcher', 'kernel-launchers');
 const bootstrapInTree = join(launchers, 'bootstrap', 'bootstrap-kernel.sh');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { CommRequestError, createMemoryLogger, type KernelConnectionInfo, ResponseListener, sendCommRequest } from '@gp/core';
 import { JupyterKernelClient, repoRoot, testPython } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killStartedProcesses, sendRawForReply, startProcess, type LauncherProcess } from './process.js';
+import { killStartedProcesses, sendRawForReply, startProcess, type LauncherProcess } from './process.test-helper.js';
 
 const launchIpykernel = join(repoRoot, 'packages', 'launcher', 'kernel-launchers', 'python', 'scripts', 'launch_ipykernel.py');
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createMemoryLogger, type KernelConnectionInfo, ResponseListener, sendCommRequest } from '@gp/core';
 import { repoRoot, testPython } from '@gp/testkit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { killStartedProcesses, startProcess, waitForOutput, type LauncherProcess } from './process.js';
+import { killStartedProcesses, startProcess, waitForOutput, type LauncherProcess } from './process.test-helper.js';
 
 const launchIpykernel = join(repoRoot, 'packages', 'launcher', 'kernel-launchers', 'python', 'scripts', 'launch_ipykernel.py');
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createMemoryLogger, type KernelConnectionInfo, ResponseListener, sendCommRequest } from '@gp/core';
 import { JupyterKernelClient, testPython } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killStartedProcesses, startProcess, waitForOutput, type LauncherProcess } from './process.js';
+import { killStartedProcesses, startProcess, waitForOutput, type LauncherProcess } from './process.test-helper.js';
 
 describe("the reference launcher (gateway_provisioners' launch_ipykernel.py)", () => {
   const dir = mkdtempSync(join(tmpdir(), 'gp-ref-launcher-'));

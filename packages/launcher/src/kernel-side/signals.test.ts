@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, testPython } from '@gp/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { killStartedProcesses, startProcess, waitForOutput } from './process.js';
+import { killStartedProcesses, startProcess, waitForOutput } from './process.test-helper.js';
 
 const sharedScripts = join(repoRoot, 'packages', 'launcher', 'kernel-launchers', 'shared', 'scripts');
 const SIGUSR1 = 10;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ResponseListener, sendCommRequest, type KernelConnectionInfo } from '@gp/core';
 import { JupyterKernelClient, repoRoot, testPython } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killStartedProcesses, startProcess, type LauncherProcess } from './process.js';
+import { killStartedProcesses, startProcess, type LauncherProcess } from './process.test-helper.js';
 
 const launchIpykernel = join(repoRoot, 'packages', 'launcher', 'kernel-launchers', 'python', 'scripts', 'launch_ipykernel.py');
 

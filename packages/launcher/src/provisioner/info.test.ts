@@ -22,7 +22,7 @@ describe('handleFromInfo', () => {
     expect(handleFromInfo(info)).toEqual({
       kernelId: 'k1',
       namespace: 'alice-k1',
-      namespaceMode: 'automatic',
+      namespaceMode: 'auto',
       podName: 'alice-k1',
       deleteNamespace: true,
       objects: info.gp!.objects,

@@ -3,8 +3,7 @@
  * reference's keys (so a host's store keeps its shape) plus a `gp` block with everything the reference forgets
  * (the SparkApplication's group/version/plural, the objects created).
  */
-import { ConfigError, type KernelConnectionInfo } from '@gp/core';
-import type { NamespaceMode } from '../inputs.js';
+import { ConfigError, namespaceModeOf, type KernelConnectionInfo, type NamespaceMode } from '@gp/core';
 import type { KernelResourcesHandle } from '../launch.js';
 import type { ObjectRef } from '../errors.js';
 
@@ -39,7 +38,8 @@ export interface ProvisionerInfo {
   gp?: {
     version: number;
     provisioner: 'kubernetes' | 'spark-operator';
-    namespace_mode: NamespaceMode;
+    /** The contract's spelling; records of earlier versions say `automatic` (read as `auto`). */
+    namespace_mode: NamespaceMode | 'automatic';
     pod_name: string;
     /** What the launch created, in creation order (the namespace first in automatic mode). */
     objects: ObjectRef[];
@@ -56,7 +56,7 @@ export function handleFromInfo(info: ProvisionerInfo): KernelResourcesHandle | u
     return {
       kernelId: info.kernel_id,
       namespace,
-      namespaceMode: info.gp.namespace_mode,
+      namespaceMode: namespaceModeOf(info.gp.namespace_mode) ?? 'shared',
       podName: info.gp.pod_name,
       deleteNamespace: info.delete_ns ?? false,
       objects: info.gp.objects,
@@ -70,7 +70,7 @@ export function handleFromInfo(info: ProvisionerInfo): KernelResourcesHandle | u
   return {
     kernelId: info.kernel_id,
     namespace,
-    namespaceMode: info.delete_ns ? 'automatic' : 'shared',
+    namespaceMode: info.delete_ns ? 'auto' : 'shared',
     podName: info.assigned_host,
     deleteNamespace: info.delete_ns ?? false,
     objects,

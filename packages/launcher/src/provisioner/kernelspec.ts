@@ -4,21 +4,11 @@
  * in-process instead of spawning it).
  */
 import { basename, dirname } from 'node:path';
-import { ConfigError, parseImageReference, parseLaunchTimeout, parseUserList } from '@gp/core';
+import { ConfigError, launcherKindOfScript, parseImageReference, parseLaunchTimeout, parseUserList, type KernelJson, type LauncherKind } from '@gp/core';
 import type { Env } from '../env.js';
 
-/** The parts of a Jupyter kernel.json a provisioner uses. */
-export interface KernelSpecLike {
-  argv: string[];
-  env?: Record<string, string>;
-  display_name?: string;
-  language?: string;
-  interrupt_mode?: string;
-  metadata?: {
-    kernel_provisioner?: { provisioner_name?: string; config?: Record<string, unknown> };
-    [key: string]: unknown;
-  };
-}
+/** The parts of a Jupyter kernel.json a provisioner uses: the contract's `KernelJson` (`@gp/core`). */
+export type KernelSpecLike = KernelJson;
 
 /** `metadata.kernel_provisioner.config`, the reference's traits, in TypeScript spelling. */
 export interface ProvisionerConfig {
@@ -79,35 +69,6 @@ export function provisionerConfig(spec: KernelSpecLike): ProvisionerConfig {
   return out;
 }
 
-/** The values the reference substitutes into the argv; other `{name}` placeholders are left as they are. */
-export interface ArgvValues {
-  kernel_id: string;
-  response_address: string;
-  public_key: string;
-  port_range: string;
-  resource_dir?: string;
-  /**
-   * The transport-encryption policy handed to the launcher. The reference always fills this placeholder, with
-   * the empty string when CurveZMQ is not in use (gp does not encrypt kernel channels yet), so that
-   * `--transport-encryption {transport_encryption}` never reaches a launcher or a pod literally.
-   */
-  transport_encryption?: string;
-}
-
-/**
- * Replaces `{kernel_id}`, `{response_address}`, `{public_key}`, `{port_range}`, `{transport_encryption}` (empty
- * unless given) and `{resource_dir}` when known; any other `{name}` stays as it is.
- */
-export function substituteArgv(argv: readonly string[], values: ArgvValues): string[] {
-  const all: Record<string, string | undefined> = { transport_encryption: '', ...values };
-  return argv.map((a) =>
-    a.replace(/\{([A-Za-z0-9_]+)\}/g, (whole, name: string) => {
-      const v = all[name];
-      return v === undefined ? whole : v;
-    }),
-  );
-}
-
 /** `${VAR}` in kernel.json env values, from the host environment (jupyter_client's `string.Template`, safe). */
 export function substituteEnvValues(env: Record<string, string>, hostEnv: Env): Record<string, string> {
   const out: Record<string, string> = {};
@@ -121,7 +82,7 @@ export function substituteEnvValues(env: Record<string, string>, hostEnv: Env): 
   return out;
 }
 
-export type GpLauncherKind = 'kubernetes' | 'custom_resource';
+export type GpLauncherKind = LauncherKind;
 
 /** A kernelspec argv that runs gp's own launch script: launched in-process, not spawned. */
 export interface GpLauncherInvocation {
@@ -134,11 +95,6 @@ export interface GpLauncherInvocation {
   kernelName?: string;
 }
 
-const GP_SCRIPTS: Record<string, GpLauncherKind> = {
-  'launch_kubernetes.mjs': 'kubernetes',
-  'launch_custom_resource.mjs': 'custom_resource',
-};
-
 /**
  * Recognizes `node <dir>/launch_kubernetes.mjs ...` / `node <dir>/launch_custom_resource.mjs ...` (or the script
  * itself as argv[0]). The reference's `python launch_kubernetes.py` is not gp's and is spawned.
@@ -147,7 +103,7 @@ export function detectGpLauncher(argv: readonly string[]): GpLauncherInvocation 
   const at = (i: number): GpLauncherInvocation | undefined => {
     const script = argv[i];
     if (script === undefined) return undefined;
-    const kind = GP_SCRIPTS[basename(script)];
+    const kind = launcherKindOfScript(basename(script));
     if (!kind) return undefined;
     const scriptDir = dirname(script);
     return {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ResponseListener, type KernelConnectionInfo } from '@gp/core';
 import { JupyterKernelClient, repoRoot, testPython, testPythonBin, useCluster } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LaunchProgressEvent } from '../watch/progress.js';
+import type { LaunchProgressEvent } from '../launch-policy/progress.js';
 import { KernelLaunchError } from '../watch/errors.js';
 import type { KernelSpecLike } from './kernelspec.js';
 import { createKubeClient } from '../kube.js';
@@ -250,7 +250,7 @@ describe('automatic namespace mode', () => {
     const kernelId = randomUUID();
     const prov = provisioner(kernelId, GP_IMAGE, { hostEnv: { GP_SHARED_NAMESPACE: 'false' } });
     const prepared = await prov.preLaunch({ env: { KERNEL_USERNAME: 'dave' } });
-    expect(prepared.namespaceMode).toBe('automatic');
+    expect(prepared.namespaceMode).toBe('auto');
     const namespace = prepared.namespace;
     const types: string[] = [];
     prov.onProgress((e) => types.push(e.type));
@@ -494,7 +494,7 @@ describe('SparkOperatorProvisioner (the test acts as the Spark Operator)', () =>
     kernelIds.add(kernelId);
     provisioners.push(prov);
     const first = await prov.preLaunch({ env: { KERNEL_USERNAME: 'max' } });
-    expect(first.namespaceMode).toBe('automatic');
+    expect(first.namespaceMode).toBe('auto');
     const launching1 = prov.launch();
     launching1.catch(() => undefined);
     const app1 = await submitted(first.podName, first.namespace);

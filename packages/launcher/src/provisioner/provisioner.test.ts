@@ -95,7 +95,7 @@ describe('preLaunch', () => {
   it('leaves KERNEL_NAMESPACE unset in automatic mode (the launcher creates the namespace)', async () => {
     const p = make({ hostEnv: { GP_SHARED_NAMESPACE: 'false' } });
     const prepared = await p.preLaunch({ env: { KERNEL_USERNAME: 'alice' } });
-    expect(prepared).toMatchObject({ namespaceMode: 'automatic', namespace: `alice-${KERNEL_ID}` });
+    expect(prepared).toMatchObject({ namespaceMode: 'auto', namespace: `alice-${KERNEL_ID}` });
     expect(prepared.env.KERNEL_NAMESPACE).toBeUndefined();
     await p.cleanup();
   });

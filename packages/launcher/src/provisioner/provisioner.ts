@@ -22,6 +22,7 @@ import {
   portRangeToString,
   sendCommRequest,
   sharedResponseListener,
+  substituteArgv,
   silentLogger,
   type KernelConnectionInfo,
   type Logger,
@@ -32,7 +33,7 @@ import { parseLauncherArgs } from '../cli.js';
 import { launchCustomResource, SPARK_APPLICATION, type CustomResourceType } from '../crd.js';
 import { HELM_LAUNCH_TIMEOUT_ENV, KERNELSPEC_SETTINGS, readHostSettings, type Env, type HostSettings, type KernelSpecSetting } from '../env.js';
 import { KubernetesApiError, type ObjectRef } from '../errors.js';
-import { resolveLaunch, type LaunchRequest, type NamespaceMode, type ResolvedLaunch, type SparkContextInitMode } from '../inputs.js';
+import { resolveLaunch, type LaunchRequest, type NamespaceMode, type ResolvedLaunch, type SparkInitMode as SparkContextInitMode } from '../inputs.js';
 import { call, createKubeClient, loadKubeConfig, resourcePath, SA_TOKEN } from '../kube.js';
 import { inClusterHost, launcherSpawnEnv } from './spawn-env.js';
 import { transportEncryptionPolicy } from './encryption.js';
@@ -41,14 +42,13 @@ import { deleteKernelResources, launchKernelResources, type KernelResourcesHandl
 import { KernelLaunchCodes, KernelLaunchError } from '../watch/errors.js';
 import { WatchHub } from '../watch/hub.js';
 import { KernelWatcher, type KernelStatus } from '../watch/kernel-watcher.js';
-import { resolveLaunchTimeout, type LaunchTimeout } from '../watch/launch-timeout.js';
-import { LaunchProgress, type LaunchProgressListener } from '../watch/progress.js';
+import { resolveLaunchTimeout, type LaunchTimeout } from '../launch-policy/launch-timeout.js';
+import { LaunchProgress, type LaunchProgressListener } from '../launch-policy/progress.js';
 import type { PooledPodSource } from '../pool/types.js';
 import { checkProvisionerInfo, handleFromInfo, PROVISIONER_INFO_VERSION, type CustomResourceRef, type ProvisionerInfo } from './info.js';
 import {
   detectGpLauncher,
   provisionerConfig,
-  substituteArgv,
   substituteEnvValues,
   type GpLauncherInvocation,
   type KernelSpecLike,
@@ -240,7 +240,7 @@ export abstract class KubernetesProvisionerBase {
 
   /** The handle a launch of `r` creates (names are deterministic), for spawned launchers that return none. */
   protected plannedHandle(r: ResolvedLaunch): KernelResourcesHandle {
-    const automatic = r.namespaceMode === 'automatic';
+    const automatic = r.namespaceMode === 'auto';
     return {
       kernelId: r.kernelId,
       namespace: r.namespace,
@@ -501,7 +501,7 @@ export abstract class KubernetesProvisionerBase {
       env.KERNEL_SERVICE_ACCOUNT_NAME = resolved.serviceAccountName;
       // A spawned launcher gets the namespace it must use, except in automatic mode, where gp's launcher
       // creates it (and would read a KERNEL_NAMESPACE as bring-your-own).
-      if (resolved.namespaceMode !== 'automatic') env.KERNEL_NAMESPACE = resolved.namespace;
+      if (resolved.namespaceMode !== 'auto') env.KERNEL_NAMESPACE = resolved.namespace;
       if (invocation) request.env = env;
       // A client's spark-submit options are checked here (403 naming admin-owned settings); a spawned run.sh gets
       // the whole option list split into one argument per line, so it never evals or globs a client's text.
@@ -575,7 +575,7 @@ export abstract class KubernetesProvisionerBase {
         // Warm pools: a first launch may get a waiting pod that matches it exactly (never on restart).
         const pooled = p.restart || !this.options.pool ? undefined : await this.options.pool.claim({ kernelId: this.kernelId, resolved: p.resolved, registration: p.registration, logger: this.log });
         this.handle = pooled ?? (await this.createResources(p.request, p.invocation, p.restart));
-        if (this.handle.namespaceMode === 'automatic' && !p.restart) progress.emit('namespace-created', `Namespace ${this.handle.namespace} created`, { namespace: this.handle.namespace });
+        if (this.handle.namespaceMode === 'auto' && !p.restart) progress.emit('namespace-created', `Namespace ${this.handle.namespace} created`, { namespace: this.handle.namespace });
       } else {
         this.handle = this.plannedHandle(p.resolved);
         processFailure = this.spawnLauncher(p);

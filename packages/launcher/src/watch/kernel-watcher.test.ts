@@ -18,8 +18,8 @@ import {
 } from './fixtures.test-helper.js';
 import { WatchHub } from './hub.js';
 import { KernelWatcher, waitForKernelPod } from './kernel-watcher.js';
-import { resolveLaunchTimeout } from './launch-timeout.js';
-import { LaunchProgress, type LaunchProgressEvent } from './progress.js';
+import { resolveLaunchTimeout } from '../launch-policy/launch-timeout.js';
+import { LaunchProgress, type LaunchProgressEvent } from '../launch-policy/progress.js';
 
 const PODS = `/api/v1/namespaces/${NAMESPACE}/pods`;
 const EVENTS = `/api/v1/namespaces/${NAMESPACE}/events`;

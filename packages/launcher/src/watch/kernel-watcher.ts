@@ -15,7 +15,7 @@ import {
 } from './classify.js';
 import { KernelLaunchCodes, KernelLaunchError, type EventSummary, type KernelLaunchCode, type KernelLaunchFailure } from './errors.js';
 import { routeKey, type WatchHub, type WatchLease } from './hub.js';
-import { LaunchProgress, LAUNCH_MILESTONES, type LaunchMilestone, type LaunchProgressListener } from './progress.js';
+import { LaunchProgress, LAUNCH_MILESTONES, type LaunchMilestone, type LaunchProgressListener } from '../launch-policy/progress.js';
 import type { ResourceRef, WatchNotification } from './resource-watch.js';
 import type { EventLike, KubeObject, PodLike, SparkApplicationLike } from './types.js';
 

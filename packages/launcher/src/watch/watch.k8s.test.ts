@@ -12,7 +12,7 @@ import { createKubeClient, type KubeClient } from '../kube.js';
 import { KernelLaunchError } from './errors.js';
 import { WatchHub } from './hub.js';
 import { KernelWatcher } from './kernel-watcher.js';
-import type { LaunchProgressEvent } from './progress.js';
+import type { LaunchProgressEvent } from '../launch-policy/progress.js';
 import { POD_RESOURCE, ResourceWatch } from './resource-watch.js';
 import { kubeConfigTransport } from './transport.js';
 

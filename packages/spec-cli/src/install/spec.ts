@@ -2,33 +2,37 @@
  * The decision table of `k8s-spec install`: from resolved options to the kernel spec's names, kernel.json
  * and file list. Pure: no file system access, so every flag combination is unit-testable.
  */
-import { ConfigError, kernelJsonLanguage, normalizeKernelName, portRangeToString, type Language, type ValueSource } from '@gp/core';
+import {
+  ARGV_PLACEHOLDER_ARGS,
+  ConfigError,
+  kernelJsonLanguage,
+  LAUNCHER_SCRIPTS,
+  LAUNCHER_TEMPLATES,
+  normalizeKernelName,
+  portRangeToString,
+  PROVISIONER_NAMES,
+  type Language,
+  type LauncherScript,
+  type TemplateName,
+  type ValueSource,
+  type WrittenKernelJson,
+} from '@gp/core';
 import { DEFAULT_IMAGES, type ImageKey } from './images.js';
 import { DEFAULT_KERNEL_CLASS, type InstallValues } from './options.js';
 
 export type Variant = 'vanilla' | 'spark' | 'spark-operator' | 'tensorflow';
 export type LogoKind = 'python' | 'r' | 'scala' | 'tensorflow';
-export type ScriptName = 'launch_kubernetes.mjs' | 'launch_custom_resource.mjs';
-export type TemplateName = 'kernel-pod.yaml.j2' | 'sparkoperator.k8s.io-v1beta2.yaml.j2';
+/** The launch scripts and templates a spec ships: the kernel contract's names (`@gp/core`). */
+export type ScriptName = LauncherScript;
+export type { TemplateName };
 
 /** A file of the spec: copied from a resource, or generated text. */
 export type SpecFile =
   | { path: string; from: { kind: 'launcher'; name: ScriptName } | { kind: 'template'; name: TemplateName } | { kind: 'logo'; name: LogoKind }; mode: number }
   | { path: string; content: string; mode: number };
 
-export interface KernelJson {
-  argv: string[];
-  env: Record<string, string>;
-  display_name: string;
-  language: string;
-  interrupt_mode: 'signal';
-  metadata: {
-    /** `["curve"]`: the kernel's launcher can provision CurveZMQ keys (the reference's and jupyter_client's key). */
-    supported_encryption?: string[];
-    debugger?: true;
-    kernel_provisioner: { provisioner_name: string; config: Record<string, unknown> };
-  };
-}
+/** kernel.json as this command writes it: the kernel contract's shape (`@gp/core`), every field present. */
+export type KernelJson = WrittenKernelJson;
 
 export interface SpecPlan {
   variant: Variant;
@@ -144,9 +148,9 @@ export function planKernelSpec(values: InstallValues, sources: OptionSources = {
   config.launch_timeout = values.launch_timeout;
 
   const placeholders = {
-    kernelId: ['--kernel-id', '{kernel_id}'],
-    portRange: ['--port-range', '{port_range}'],
-    address: ['--response-address', '{response_address}', '--public-key', '{public_key}'],
+    kernelId: ARGV_PLACEHOLDER_ARGS.kernelId,
+    portRange: ARGV_PLACEHOLDER_ARGS.portRange,
+    address: [...ARGV_PLACEHOLDER_ARGS.responseAddress, ...ARGV_PLACEHOLDER_ARGS.publicKey],
     klass: language === 'Python' ? ['--kernel-class-name', kernelClass] : [],
     sparkMode: ['--spark-context-initialization-mode', sparkInitMode],
     // As the reference: the host fills the policy ('' when not encrypting), the launcher provisions CurveZMQ keys.
@@ -160,16 +164,16 @@ export function planKernelSpec(values: InstallValues, sources: OptionSources = {
   files.push({ path: 'logo-64x64.png', from: { kind: 'logo', name: logo }, mode: 0o644 });
   let env: Record<string, string> = {};
   let argv: (dir: string) => string[];
-  let provisioner = 'kubernetes-provisioner';
+  let provisioner: WrittenKernelJson['metadata']['kernel_provisioner']['provisioner_name'] = PROVISIONER_NAMES.kubernetes;
   let debugger_ = true;
   if (variant === 'spark-operator') {
-    provisioner = 'spark-operator-provisioner';
-    files.push({ path: 'scripts/launch_custom_resource.mjs', from: { kind: 'launcher', name: 'launch_custom_resource.mjs' }, mode: 0o755 });
-    files.push({ path: 'scripts/sparkoperator.k8s.io-v1beta2.yaml.j2', from: { kind: 'template', name: 'sparkoperator.k8s.io-v1beta2.yaml.j2' }, mode: 0o644 });
-    argv = (dir) => ['node', `${dir}/scripts/launch_custom_resource.mjs`, ...placeholders.kernelId, ...placeholders.portRange, ...placeholders.address, ...placeholders.encryption, ...placeholders.sparkMode, ...placeholders.klass];
+    provisioner = PROVISIONER_NAMES.custom_resource;
+    files.push({ path: `scripts/${LAUNCHER_SCRIPTS.custom_resource}`, from: { kind: 'launcher', name: LAUNCHER_SCRIPTS.custom_resource }, mode: 0o755 });
+    files.push({ path: `scripts/${LAUNCHER_TEMPLATES.custom_resource}`, from: { kind: 'template', name: LAUNCHER_TEMPLATES.custom_resource }, mode: 0o644 });
+    argv = (dir) => ['node', `${dir}/scripts/${LAUNCHER_SCRIPTS.custom_resource}`, ...placeholders.kernelId, ...placeholders.portRange, ...placeholders.address, ...placeholders.encryption, ...placeholders.sparkMode, ...placeholders.klass];
   } else {
-    files.push({ path: 'scripts/launch_kubernetes.mjs', from: { kind: 'launcher', name: 'launch_kubernetes.mjs' }, mode: 0o755 });
-    files.push({ path: 'scripts/kernel-pod.yaml.j2', from: { kind: 'template', name: 'kernel-pod.yaml.j2' }, mode: 0o644 });
+    files.push({ path: `scripts/${LAUNCHER_SCRIPTS.kubernetes}`, from: { kind: 'launcher', name: LAUNCHER_SCRIPTS.kubernetes }, mode: 0o755 });
+    files.push({ path: `scripts/${LAUNCHER_TEMPLATES.kubernetes}`, from: { kind: 'template', name: LAUNCHER_TEMPLATES.kubernetes }, mode: 0o644 });
     if (variant === 'spark') {
       files.push({ path: 'bin/run.sh', content: runScript(language), mode: 0o755 });
       const opts = sparkOpts(language, values.extra_spark_opts);
@@ -182,7 +186,7 @@ export function planKernelSpec(values: InstallValues, sources: OptionSources = {
       argv = (dir) => [`${dir}/bin/run.sh`, ...placeholders.kernelId, ...(language === 'Python' ? [] : placeholders.portRange), ...placeholders.address, ...placeholders.sparkMode, ...placeholders.klass];
       debugger_ = language === 'Python';
     } else {
-      argv = (dir) => ['node', `${dir}/scripts/launch_kubernetes.mjs`, ...placeholders.kernelId, ...placeholders.portRange, ...placeholders.address, ...(curve ? placeholders.encryption : []), ...placeholders.klass];
+      argv = (dir) => ['node', `${dir}/scripts/${LAUNCHER_SCRIPTS.kubernetes}`, ...placeholders.kernelId, ...placeholders.portRange, ...placeholders.address, ...(curve ? placeholders.encryption : []), ...placeholders.klass];
     }
   }
   const kernelJson = (dir: string): KernelJson => ({

@@ -1,5 +1,6 @@
 /**
- * Kubernetes names derived from user input: DNS-1123 labels (pod and namespace names) and label values.
+ * The kernel contract: Kubernetes name rules (DNS-1123 labels and subdomains, label values) and the names
+ * derived from user input: DNS-1123 labels (pod and namespace names) and label values.
  * Deterministic (the same input always gives the same name, so a provisioner can recompute it) and
  * collision-resistant when cut: a truncated name ends with a short hash of the whole input.
  */
@@ -9,6 +10,13 @@ export const DNS1123_LABEL_MAX = 63;
 const DNS1123_LABEL_RE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_VALUE_RE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** What a DNS-1123 label is, as error messages say it. */
+export const DNS1123_LABEL_RULE = 'a DNS-1123 label: at most 63 characters, lowercase letters, digits and "-", starting and ending with a letter or digit';
+/** What a DNS-1123 subdomain is, as error messages say it. */
+export const DNS1123_SUBDOMAIN_RULE = 'a DNS-1123 subdomain: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit';
+/** What a label value is, as error messages say it. */
+export const LABEL_VALUE_RULE = 'a label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit';
 
 export function isDns1123Label(s: string): boolean {
   return DNS1123_LABEL_RE.test(s);

@@ -1,9 +1,9 @@
-import { ConfigError, type ValueSource } from '@gp/core';
+import { ConfigError, DEFAULT_LAUNCH_TIMEOUT, type ValueSource } from '@gp/core';
 
 /** Upper bound of a per-kernel KERNEL_LAUNCH_TIMEOUT when the administrator sets none (seconds). */
 export const DEFAULT_MAX_LAUNCH_TIMEOUT = 600;
-/** The reference's default launch_timeout (seconds). */
-export const DEFAULT_LAUNCH_TIMEOUT = 30;
+/** The reference's default launch_timeout (seconds): the contract's, in `@gp/core`. */
+export { DEFAULT_LAUNCH_TIMEOUT };
 
 export interface LaunchTimeoutInput {
   /** The configured `launch_timeout` in seconds (kernelspec / GP_LAUNCH_TIMEOUT); default 30. */
