@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scalaValue, startSleepingScalaCell, toreeToolchain } from './kernel-side/toree.js';
 import type { KernelSpecLike } from './provisioner/kernelspec.js';
 import { KubernetesProvisioner } from './provisioner/provisioner.js';
-import type { LaunchProgressEvent } from './watch/progress.js';
+import type { LaunchProgressEvent } from './launch-policy/progress.js';
 
 const GP_IMAGE = 'gp-test/scala-gp:1';
 const REF_IMAGE = 'gp-test/scala-reference:1';

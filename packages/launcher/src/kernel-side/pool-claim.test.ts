@@ -11,7 +11,7 @@ import { type KernelConnectionInfo, ResponseListener, sendCommRequest } from '@g
 import { JupyterKernelClient, repoRoot, testPython } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimMac, probeClaimPort, sendClaim } from '../pool/claim.js';
-import { killStartedProcesses, sendRawForReply, startProcess, waitForOutput, type LauncherProcess } from './process.js';
+import { killStartedProcesses, sendRawForReply, startProcess, waitForOutput, type LauncherProcess } from './process.test-helper.js';
 
 const launchIpykernel = join(repoRoot, 'packages', 'launcher', 'kernel-launchers', 'python', 'scripts', 'launch_ipykernel.py');
 

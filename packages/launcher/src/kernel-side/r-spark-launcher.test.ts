@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ResponseListener } from '@gp/core';
 import { JupyterKernelClient, repoRoot, testPythonBin } from '@gp/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { killStartedProcesses, startProcess } from './process.js';
+import { killStartedProcesses, startProcess } from './process.test-helper.js';
 import { toreeToolchain } from './toree.js';
 
 const launchR = join(repoRoot, 'packages', 'launcher', 'kernel-launchers', 'R', 'scripts', 'launch_IRkernel.R');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type KernelConnectionInfo, ResponseListener, sendCommRequest } from '@gp/core';
 import { JupyterKernelClient, repoRoot, testPython } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killStartedProcesses, startProcess, type LauncherProcess } from './process.js';
+import { killStartedProcesses, startProcess, type LauncherProcess } from './process.test-helper.js';
 import { scalaValue, startSleepingScalaCell, toreeToolchain } from './toree.js';
 
 const launchToree = join(repoRoot, 'packages', 'launcher', 'kernel-launchers', 'scala', 'scripts', 'launch_toree.py');

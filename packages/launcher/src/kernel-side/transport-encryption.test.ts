@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { checkTransportEncryptionResponse, isCurveKey, type KernelConnectionInfo, ResponseListener } from '@gp/core';
 import { JupyterKernelClient, relayKernelPorts, repoRoot, testPython } from '@gp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killStartedProcesses, startProcess, type LauncherProcess } from './process.js';
+import { killStartedProcesses, startProcess, type LauncherProcess } from './process.test-helper.js';
 
 const scripts = join(repoRoot, 'packages', 'launcher', 'kernel-launchers');
 const launchIpykernel = join(scripts, 'python', 'scripts', 'launch_ipykernel.py');

@@ -3,14 +3,14 @@
  * environment equals the one the pod was made with, minus the per-kernel variables. Pure.
  */
 import type { ResolvedLaunch } from '../inputs.js';
-import { kernelResourceName } from '../names.js';
+import { kernelResourceName } from '@gp/core';
 
 /** Variables that differ between any two kernels of the same profile: never part of the match. */
 export const PER_KERNEL_ENV: readonly string[] = ['KERNEL_ID', 'KERNEL_POD_NAME', 'RESPONSE_ADDRESS', 'PUBLIC_KEY', 'GP_RESPONSE_VERSIONS', 'KERNEL_LAUNCH_TIMEOUT'];
 
 /** Why a launch cannot use any pool, or undefined when it may (if a pool of its profile has a pod waiting). */
 export function unpoolableReason(r: ResolvedLaunch): string | undefined {
-  if (r.namespaceMode === 'automatic') return 'automatic namespace mode (a namespace per kernel)';
+  if (r.namespaceMode === 'auto') return 'automatic namespace mode (a namespace per kernel)';
   if (r.podName !== kernelResourceName(r.username, r.kernelId)) return 'a client-chosen KERNEL_POD_NAME';
   return undefined;
 }

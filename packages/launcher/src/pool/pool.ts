@@ -9,7 +9,7 @@ import type { Env } from '../env.js';
 import { call, createKubeClient, createObject, deleteObject, type KubeClient, resourcePath } from '../kube.js';
 import { planKernelResources, type KernelResourcesHandle } from '../launch.js';
 import type { Manifest } from '../manifests.js';
-import { isLabelValue } from '../names.js';
+import { isLabelValue } from '@gp/core';
 import type { KernelSpecLike } from '../provisioner/kernelspec.js';
 import { KubernetesProvisioner } from '../provisioner/provisioner.js';
 import { probeClaimPort, sendClaim } from './claim.js';
@@ -142,7 +142,7 @@ export class KernelPool implements PooledPodSource {
   async start(tickMs = 1000): Promise<void> {
     const prepared = await this.prepare(`pool-${randomUUID()}`);
     this.key = profileKey(prepared.resolved);
-    if (prepared.resolved.namespaceMode === 'automatic') throw new PoolConfigError(this.name, 'automatic namespace mode makes a namespace per kernel; pools need shared or bring-your-own mode.');
+    if (prepared.resolved.namespaceMode === 'auto') throw new PoolConfigError(this.name, 'automatic namespace mode makes a namespace per kernel; pools need shared or bring-your-own mode.');
     await this.sweep(prepared.resolved.namespace);
     this.fill();
     this.timer = setInterval(() => void this.tick(), tickMs);
