@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { readDockerfile } from './dockerfile.js';
 import { CHART_DIR, GENERATED_FILES, modeKey, renderGeneratedFiles, renderRbacTemplate, staleGeneratedFiles } from './helm-chart.js';
-import { DEFAULT_HTTP_PORT, DEFAULT_RESPONSE_PORT, GATEWAY_ENV } from './manifests.js';
+import { DEFAULT_HTTP_PORT, DEFAULT_RESPONSE_PORT, GATEWAY_ENV, gatewayManifests } from './manifests.js';
 import { gatewayOptionTable } from '../src/options.js';
 
 type Values = {
@@ -17,6 +17,7 @@ type Values = {
   service: { port: number };
   responsePort: number;
   replicas: number;
+  kernelStore: { type: string; persistence: { enabled: boolean } };
   kernels: { clusterRole: string };
   kernelImagePuller: { images: string[] };
   culling: { idleTimeout: number; interval: number; connected: boolean; busy: boolean };
@@ -38,6 +39,15 @@ describe('generated chart files', () => {
     expect(committed.replace('verbs: [get, list, watch, create, delete]', 'verbs: ["*"]')).not.toBe(rendered.rbac);
   });
 
+  it('adds the state Role and its RoleBinding of @gp/rbac (STATE_RULES) with kernelStore.type kubernetes only', () => {
+    const text = renderRbacTemplate();
+    const block = /\{\{- if eq \$\.Values\.kernelStore\.type "kubernetes" \}\}\n([\s\S]*?)\{\{- end \}\}\n$/.exec(text)?.[1] ?? '';
+    expect(block).toContain('kind: Role\nmetadata:\n  name: {{ include "gp-gateway.fullname" $ }}-state\n');
+    expect(block).toContain('kind: RoleBinding\n');
+    expect(block).toContain('resources: [secrets]\n  verbs: [get, list, watch, create, update, delete]');
+    expect(block).toContain('resources: [leases]');
+  });
+
   it('has one RBAC block per switch combination, and a fail with @gp/rbac reason for each refused one', () => {
     const text = renderRbacTemplate();
     const blocks = text.match(/if eq \$key "[^"]+"/g) ?? [];
@@ -55,7 +65,12 @@ describe('chart defaults agree with the rest of the project', () => {
     expect(values.service.port).toBe(DEFAULT_HTTP_PORT);
     expect(values.responsePort).toBe(DEFAULT_RESPONSE_PORT);
     expect(values.kernels.clusterRole).toBe(DEFAULT_KERNEL_CLUSTER_ROLE);
-    expect(values.replicas).toBe(1);
+    // The replicated mode, as gatewayManifests() deploys by default: kernel records in Secrets, 2 replicas.
+    const deployment = gatewayManifests().find((o) => o.kind === 'Deployment') as { spec: { replicas: number } };
+    const config = gatewayManifests().find((o) => o.kind === 'ConfigMap') as { data: Record<string, string> };
+    expect(values.replicas).toBe(deployment.spec.replicas);
+    expect(values.kernelStore.type).toBe(config.data[GATEWAY_ENV.kernelStore]);
+    expect(values.kernelStore.persistence.enabled).toBe(false);
     expect(schema.properties.kernels?.properties?.templateResources?.items?.enum).toEqual([...TEMPLATE_RESOURCES]);
   });
 
@@ -71,7 +86,7 @@ describe('chart defaults agree with the rest of the project', () => {
   it('sets the gateway options under the environment names the gateway reads', () => {
     const configMap = readFileSync(join(CHART_DIR, 'templates', 'configmap.yaml'), 'utf8');
     const { options } = gatewayOptionTable;
-    for (const option of [options.allowed_env, options.cull_idle_timeout, options.cull_interval, options.cull_connected, options.cull_busy, options.state_file, options.log_format, options.ip, options.port, options.max_kernels, options.max_kernels_per_user, options.certfile, options.keyfile, options.client_ca]) {
+    for (const option of [options.allowed_env, options.cull_idle_timeout, options.cull_interval, options.cull_connected, options.cull_busy, options.state_file, options.kernel_store, options.log_format, options.ip, options.port, options.max_kernels, options.max_kernels_per_user, options.certfile, options.keyfile, options.client_ca]) {
       expect(configMap).toContain(`${option.env}:`);
     }
   });

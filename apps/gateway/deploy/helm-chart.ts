@@ -20,10 +20,13 @@ import { fileURLToPath } from 'node:url';
 import {
   APPLICATION_RULES,
   KERNEL_RULES,
+  STATE_RULES,
   TEMPLATE_RESOURCES,
   applicableRules,
   rbacManifests,
   resolveOptions,
+  stateBinding,
+  stateRole,
   type NamespaceMode,
   type PolicyRule,
   type RbacObject,
@@ -151,7 +154,8 @@ function objectTemplate(object: RbacObject, s: ModeSwitches, options: RbacOption
   let text = '';
   const isRole = object.kind === 'Role' || object.kind === 'ClusterRole';
   if (isRole) {
-    const table: RulesTable = object.metadata.name === SENTINEL.kernelRole ? KERNEL_RULES : APPLICATION_RULES;
+    const name = object.metadata.name;
+    const table: RulesTable = name === SENTINEL.kernelRole ? KERNEL_RULES : name === `${SENTINEL.app}-state` ? STATE_RULES : APPLICATION_RULES;
     const rules = (object as { rules: PolicyRule[] }).rules;
     text = manifestsToYaml([{ ...object, rules: RULES_PLACEHOLDER } as unknown as RbacObject]);
     text = text.replace(`rules: ${RULES_PLACEHOLDER}`, rulesTemplate(rules, applicableRules(table, options)));
@@ -194,6 +198,17 @@ const HEADER = [
   '*/}}',
 ].join('\n');
 
+/**
+ * The replicated gateway's state Role and its RoleBinding (kernelStore.type kubernetes): in the release namespace
+ * whatever the namespace modes, so one block after the per-mode ones.
+ */
+function stateTemplate(): string {
+  const s: ModeSwitches = { shared: true, byo: false, auto: false, byoNamespaces: false, kernelServiceAccount: false };
+  const options: RbacOptions = { ...sentinelOptions(s), kernelStore: 'kubernetes' };
+  const body = [stateRole(options), stateBinding(options)].map((o) => objectTemplate(o, s, options)).join('\n');
+  return `{{- if eq $.Values.kernelStore.type "kubernetes" }}\n${body}\n{{- end }}`;
+}
+
 /** templates/rbac.yaml */
 export function renderRbacTemplate(): string {
   const blocks: string[] = [];
@@ -216,6 +231,7 @@ export function renderRbacTemplate(): string {
     '{{- else }}',
     '{{- fail (printf "gp-gateway: no RBAC for namespaceModes %v (key %s): use one or more of shared, byo, auto" .Values.namespaceModes $key) }}',
     '{{- end }}',
+    stateTemplate(),
     '',
   ].join('\n');
 }

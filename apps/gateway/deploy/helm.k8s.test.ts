@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rbacManifests, type RbacOptions } from '@gp/rbac';
 import { ensureHelmBinary, runHelm, useCluster, type HelmResult } from '@gp/testkit';
-import { CoreV1Api, type V1ConfigMap, type V1DaemonSet, type V1Deployment } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, PolicyV1Api, type V1ConfigMap, type V1DaemonSet, type V1Deployment } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CHART_DIR } from './helm-chart.js';
@@ -71,11 +71,12 @@ const cases: Case[] = [
     title: 'shared, kernel service account, persistent store, template resources, culling, allowed env',
     values: () => ({
       kernels: { serviceAccount: 'kernel', templateResources: ['configmaps', 'secrets'] },
-      kernelStore: { persistence: { enabled: true, size: '2Gi' } },
+      replicas: 1,
+      kernelStore: { type: 'file', persistence: { enabled: true, size: '2Gi' } },
       culling: { idleTimeout: 3600, interval: 60, connected: true },
       allowedEnv: ['KERNEL_USERNAME', 'KERNEL_EXTRA_*'],
     }),
-    rbac: () => ({ modes: ['shared'], kernelServiceAccount: 'kernel', templateResources: ['configmaps', 'secrets'] }),
+    rbac: () => ({ modes: ['shared'], kernelServiceAccount: 'kernel', templateResources: ['configmaps', 'secrets'], kernelStore: 'file' }),
   },
   { title: 'bring-your-own, cluster-wide', values: () => ({ namespaceModes: ['byo'] }), rbac: () => ({ modes: ['byo'] }) },
   {
@@ -119,7 +120,8 @@ describe('helm template, applied server-side with strict field validation (dry r
       const objects = await template(c.values());
       expect(await applyAll(objects)).toEqual([]);
 
-      const expected = rbacManifests({ appName: RELEASE, namespace: ns, serviceAccountName: RELEASE, ...c.rbac() }) as AnyObject[];
+      // The chart's default store is kubernetes (the state Role and its binding); a case with the file store says so.
+      const expected = rbacManifests({ appName: RELEASE, namespace: ns, serviceAccountName: RELEASE, kernelStore: 'kubernetes', ...c.rbac() }) as AnyObject[];
       const rendered = objects.filter((o) => RBAC_KINDS.has(o.kind ?? ''));
       expect(byKey(rendered)).toEqual(byKey(JSON.parse(JSON.stringify(expected)) as AnyObject[]));
     });
@@ -135,8 +137,8 @@ describe('helm template, applied server-side with strict field validation (dry r
   });
 
   it('renders the Deployment and Service of gatewayManifests(), and its ConfigMap plus the chart settings', async () => {
-    const objects = await template({ kernelStore: { persistence: { enabled: true, size: '1Gi' } } });
-    // The chart is the single-gateway deployment (file store), as gatewayManifests({ kernelStore: 'file' }).
+    const objects = await template({ replicas: 1, kernelStore: { type: 'file', persistence: { enabled: true, size: '1Gi' } } });
+    // With the file store the chart is the single-gateway deployment, as gatewayManifests({ kernelStore: 'file' }).
     const expected = gatewayManifests({ name: RELEASE, namespace: ns, createNamespace: false, kernelStore: 'file', stateVolumeSize: '1Gi' }) as AnyObject[];
     const find = (list: AnyObject[], kind: string) => JSON.parse(JSON.stringify(list.find((o) => o.kind === kind))) as Record<string, unknown>;
 
@@ -153,6 +155,41 @@ describe('helm template, applied server-side with strict field validation (dry r
     const data = (find(objects, 'ConfigMap') as V1ConfigMap).data!;
     expect(data).toMatchObject((find(expected, 'ConfigMap') as V1ConfigMap).data!);
     expect(data).toMatchObject({ GP_GATEWAY_CULL_IDLE_TIMEOUT: '0', GP_GATEWAY_CULL_INTERVAL: '300', GP_GATEWAY_CULL_CONNECTED: 'false', GP_GATEWAY_CULL_BUSY: 'false' });
+  });
+
+  it('with the kernelStore kubernetes (the default) renders the replicated objects of gatewayManifests(): 2 replicas, RollingUpdate, a PodDisruptionBudget, no PVC', async () => {
+    const find = (list: AnyObject[], kind: string) => JSON.parse(JSON.stringify(list.find((o) => o.kind === kind) ?? null)) as Record<string, unknown> | null;
+    for (const replicas of [2, 3]) {
+      // Persistence enabled in values.yaml would be refused (schema); the file store's PVC must not appear.
+      const objects = await template(replicas === 2 ? {} : { replicas });
+      expect(await applyAll(objects)).toEqual([]);
+      const expected = gatewayManifests({ name: RELEASE, namespace: ns, createNamespace: false, replicas }) as AnyObject[];
+      expect(expected.some((o) => o.kind === 'PodDisruptionBudget')).toBe(true);
+      const deployment = find(objects, 'Deployment') as unknown as V1Deployment;
+      delete deployment.spec!.template.metadata!.annotations;
+      expect(deployment).toEqual(find(expected, 'Deployment'));
+      expect(deployment.spec!.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+      expect(find(objects, 'Service')).toEqual(find(expected, 'Service'));
+      expect(find(objects, 'PodDisruptionBudget')).toEqual(find(expected, 'PodDisruptionBudget'));
+      expect(objects.some((o) => o.kind === 'PersistentVolumeClaim')).toBe(false);
+      const data = (find(objects, 'ConfigMap') as V1ConfigMap).data!;
+      expect(data).toMatchObject((find(expected, 'ConfigMap') as V1ConfigMap).data!);
+      expect(data.GP_GATEWAY_KERNEL_STORE).toBe('kubernetes');
+      expect(data.GP_GATEWAY_STATE_FILE).toBeUndefined();
+      const rbac = objects.filter((o) => RBAC_KINDS.has(o.kind ?? ''));
+      expect(byKey(rbac)).toEqual(byKey(JSON.parse(JSON.stringify(expected.filter((o) => RBAC_KINDS.has(o.kind ?? '')))) as AnyObject[]));
+      expect(rbac.map(key)).toContain(`Role/${ns}/${RELEASE}-state`);
+    }
+    // One replica: no budget (it would block every drain), as gatewayManifests({ replicas: 1 }).
+    const single = await template({ replicas: 1 });
+    expect(single.some((o) => o.kind === 'PodDisruptionBudget')).toBe(false);
+    expect(gatewayManifests({ replicas: 1 }).some((o) => o.kind === 'PodDisruptionBudget')).toBe(false);
+    // The file store: Recreate, the state file, no state Role.
+    const file = await template({ replicas: 1, kernelStore: { type: 'file' } });
+    expect((find(file, 'Deployment') as unknown as V1Deployment).spec!.strategy).toEqual({ type: 'Recreate' });
+    expect((find(file, 'ConfigMap') as V1ConfigMap).data!.GP_GATEWAY_STATE_FILE).toBe('/var/lib/gp-gateway/kernels.json');
+    expect((find(file, 'ConfigMap') as V1ConfigMap).data!.GP_GATEWAY_KERNEL_STORE).toBeUndefined();
+    expect(file.some((o) => o.kind === 'PodDisruptionBudget' || o.metadata?.name === `${RELEASE}-state`)).toBe(false);
   });
 
   it('sets GP_SHARED_NAMESPACE, allowed env and culling from the values', async () => {
@@ -223,7 +260,8 @@ describe('helm install on the test cluster', () => {
     const kubeconfig = cluster.info.kubeconfigPath;
     const release = 'gwi';
     // replicas 0: no gateway pod (its image is not in the process node's table); everything else is real.
-    const values = { replicas: 0, namespaceModes: ['shared', 'byo'], byoNamespaces: [byoA], kernels: { serviceAccount: 'kernel', clusterRole: 'gwi-kernels' } };
+    // The file store: no state Role, so the account gets no secrets at all (the replicated mode is installed below).
+    const values = { replicas: 0, kernelStore: { type: 'file' }, namespaceModes: ['shared', 'byo'], byoNamespaces: [byoA], kernels: { serviceAccount: 'kernel', clusterRole: 'gwi-kernels' } };
     const installed = await runHelm(['install', release, CHART_DIR, '--namespace', ns, '-f', valuesFile(values), '--timeout', '60s'], { kubeconfig });
     expect(installed.code, installed.stderr).toBe(0);
     expect(installed.stdout).toContain('STATUS: deployed');
@@ -245,11 +283,52 @@ describe('helm install on the test cluster', () => {
   });
 });
 
+describe('helm install of the replicated mode on the test cluster', () => {
+  it('installs 2 replicas (the defaults): both become ready, the PodDisruptionBudget covers them, the gateway account may use its state Secrets and Leases; uninstalls', async () => {
+    const kubeconfig = cluster.info.kubeconfigPath;
+    const release = 'gwha';
+    const haNs = await cluster.createNamespace('gw-helm-ha');
+    // The process node runs the gateway image as a stand-in process (the real gateway's replication is proven by
+    // ../src/replica/failover.k8s.test.ts): what this checks is the chart's objects on a real control plane.
+    cluster.registerImage(gatewayManifests().flatMap((o) => (o.kind === 'Deployment' ? [(o as V1Deployment).spec!.template.spec!.containers[0]!.image!] : []))[0]!, { command: ['sleep', '3600'] });
+    await cluster.core.createNamespacedSecret({ namespace: haNs, body: { metadata: { name: `${release}-token` }, stringData: { token: 'not-a-real-token' } } });
+    const installed = await runHelm(['install', release, CHART_DIR, '--namespace', haNs, '-f', valuesFile({}), '--timeout', '120s'], { kubeconfig });
+    expect(installed.code, installed.stderr).toBe(0);
+
+    const apps = cluster.kc.makeApiClient(AppsV1Api);
+    await cluster.waitFor(async () => (await apps.readNamespacedDeployment({ namespace: haNs, name: release })).status?.readyReplicas === 2, { timeoutMs: 120_000, description: 'both gateway replicas ready' });
+    const deployment = await apps.readNamespacedDeployment({ namespace: haNs, name: release });
+    expect(deployment.spec!.replicas).toBe(2);
+    expect(deployment.spec!.strategy!.type).toBe('RollingUpdate');
+    const policy = cluster.kc.makeApiClient(PolicyV1Api);
+    // The test control plane runs no disruption controller (no PDB status): check the budget selects both pods.
+    const pdb = await policy.readNamespacedPodDisruptionBudget({ namespace: haNs, name: release });
+    expect(pdb.spec!.maxUnavailable).toBe(1);
+    const selector = Object.entries(pdb.spec!.selector!.matchLabels!).map(([k, v]) => `${k}=${v}`).join(',');
+    const pods = await cluster.core.listNamespacedPod({ namespace: haNs, labelSelector: selector });
+    expect(pods.items.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))).toHaveLength(2);
+
+    // The state Role is bound: the gateway's account may manage kernel-record Secrets and Leases in its namespace.
+    const kc = await cluster.kubeConfigForServiceAccount(haNs, release);
+    const core = kc.makeApiClient(CoreV1Api);
+    await cluster.waitFor(async () => core.listNamespacedSecret({ namespace: haNs }).then(() => true, () => false), { timeoutMs: 30_000, description: 'the state RoleBinding to reach the authorizer' });
+    await kc.makeApiClient(CoordinationV1Api).createNamespacedLease({ namespace: haNs, body: { metadata: { name: 'probe' }, spec: { holderIdentity: 'probe' } }, dryRun: 'All' });
+    const status = async (p: Promise<unknown>): Promise<number> => p.then(() => 200, (e: { code?: number }) => e.code ?? 0);
+    expect(await status(core.listNamespacedSecret({ namespace: byoA }))).toBe(403);
+
+    const uninstalled = await runHelm(['uninstall', release, '--namespace', haNs, '--wait', '--timeout', '120s'], { kubeconfig });
+    expect(uninstalled.code, uninstalled.stderr).toBe(0);
+    expect(await status(policy.readNamespacedPodDisruptionBudget({ namespace: haNs, name: release }))).toBe(404);
+  }, 300_000);
+});
+
 describe('bad values are refused with a message naming the value', () => {
   // Refused by values.schema.json: `helm lint` fails too.
   const bySchema: [string, object, RegExp][] = [
     ['negative replicas', { replicas: -1 }, /at '\/replicas': minimum: got -1, want 0/],
-    ['two replicas (one gateway per store)', { replicas: 2 }, /at '\/replicas': maximum: got 2, want 1/],
+    ['two replicas with the file store (one gateway per state file)', { replicas: 2, kernelStore: { type: 'file' } }, /'allOf' failed[\s\S]*at '\/replicas': maximum: got 2, want 1/],
+    ['a state volume with the kubernetes store (records are Secrets)', { kernelStore: { persistence: { enabled: true } } }, /'allOf' failed[\s\S]*at '\/kernelStore\/persistence\/enabled': value must be false/],
+    ['an unknown kernel store', { kernelStore: { type: 'etcd' } }, /at '\/kernelStore\/type': value must be one of 'kubernetes', 'file'/],
     ['an unknown namespace mode', { namespaceModes: ['shared', 'everywhere'] }, /at '\/namespaceModes\/1': value must be one of 'shared', 'byo', 'auto'/],
     ['no namespace mode', { namespaceModes: [] }, /at '\/namespaceModes': minItems/],
     ['a bad image repository', { image: { repository: 'Registry/Gateway Image', tag: '1' } }, /at '\/image\/repository': 'Registry\/Gateway Image' does not match pattern/],
